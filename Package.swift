@@ -1,0 +1,140 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "millwright",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "millwright", targets: ["millwright"]),
+        .executable(name: "millwright-bench", targets: ["MillwrightBench"]),
+        .library(name: "MillwrightCore", targets: ["MillwrightCore"]),
+        .library(name: "MillwrightTesting", targets: ["MillwrightTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Domain: events, canonical catalogue, units, the Store protocol. No I/O.
+        .target(
+            name: "MillwrightCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MillwrightSQLite",
+            dependencies: ["MillwrightCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MillwrightEngine",
+            dependencies: [
+                "MillwrightCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MillwrightAPI",
+            dependencies: [
+                "MillwrightCore",
+                "MillwrightEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MillwrightServer",
+            dependencies: [
+                "MillwrightCore",
+                "MillwrightSQLite",
+                "MillwrightEngine",
+                "MillwrightAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "millwright",
+            dependencies: [
+                "MillwrightServer",
+                "MillwrightCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test kit: the Store conformance suite, a test clock. Shipped as a product so stores outside
+        // this package can prove themselves too.
+        .target(
+            name: "MillwrightTesting",
+            dependencies: ["MillwrightCore"],
+            swiftSettings: swiftSettings
+        ),
+        // In-repo load tool: raw store ceiling and HTTP ingest load (see BENCHMARKS.md).
+        .executableTarget(
+            name: "MillwrightBench",
+            dependencies: [
+                "MillwrightCore",
+                "MillwrightSQLite",
+                "MillwrightServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/MillwrightBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MillwrightCoreTests",
+            dependencies: ["MillwrightCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MillwrightSQLiteTests",
+            dependencies: ["MillwrightSQLite", "MillwrightTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MillwrightAPITests",
+            dependencies: [
+                "MillwrightAPI",
+                "MillwrightServer",
+                "MillwrightSQLite",
+                "MillwrightTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import MillwrightCore
+import MillwrightEngine
+
+/// Everything the API needs, injected by the composition root.
+public struct APIDependencies: Sendable {
+    public var store: any Store
+    public var ingestor: Ingestor
+    public var verifier: TokenVerifier
+    public var configuration: APIConfiguration
+    public var metricsFactory: any MetricsFactory
+    /// Renders `/metrics` (Prometheus text format).
+    public var renderMetrics: @Sendable () async -> String
+    /// Whether the node should receive traffic (false while starting or shutting down).
+    public var isReady: @Sendable () -> Bool
+
+    public init(
+        store: any Store,
+        ingestor: Ingestor,
+        verifier: TokenVerifier,
+        configuration: APIConfiguration,
+        metricsFactory: any MetricsFactory,
+        renderMetrics: @escaping @Sendable () async -> String,
+        isReady: @escaping @Sendable () -> Bool
+    ) {
+        self.store = store
+        self.ingestor = ingestor
+        self.verifier = verifier
+        self.configuration = configuration
+        self.metricsFactory = metricsFactory
+        self.renderMetrics = renderMetrics
+        self.isReady = isReady
+    }
+}
+
+/// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
+public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestContext> {
+    let router = Router(context: MillwrightRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(factory: deps.metricsFactory))
+    router.add(middleware: ProblemMiddleware())
+
+    router.get("healthz") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+    }
+    router.get("readyz") { _, _ in
+        guard deps.isReady() else {
+            throw Problem.unavailable("Millwright is starting or shutting down")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
+    }
+    let metrics: @Sendable (Request, MillwrightRequestContext) async throws -> Response = { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: await deps.renderMetrics()))
+        )
+    }
+    if deps.configuration.metricsRequireToken {
+        router.group("metrics").add(middleware: AuthMiddleware(verifier: deps.verifier)).get { request, context in
+            try context.require("metrics:read")
+            return try await metrics(request, context)
+        }
+    } else {
+        router.get("metrics", use: metrics)
+    }
+
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(verifier: deps.verifier))
+    EventRoutes(ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration).register(on: v1)
+    SchemaRoutes(catalogue: deps.ingestor.decoder.catalogue).register(on: v1)
+    return router
+}
+
+/// Records `mw_http_request_duration_seconds` by method, route and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let factory: any MetricsFactory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let (seconds, attoseconds) = elapsed.components
+        Metrics.Timer(
+            label: "mw_http_request_duration_seconds",
+            dimensions: [
+                ("method", request.method.rawValue),
+                ("route", context.endpointPath ?? "unmatched"),
+                ("status", String(response.status.code)),
+            ],
+            factory: factory
+        ).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        return response
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Logging
+import MillwrightAPI
+import MillwrightCore
+import Yams
+
+/// Everything `millwright serve` can be told, with its defaults.
+///
+/// Sources, later ones winning: defaults → YAML file (`--config`) → `MILLWRIGHT_*` environment → command-line flags.
+public struct MillwrightConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./data"
+    public var durability: Durability = .full
+    /// Most events one group-commit transaction takes.
+    public var commitMaxBatchEvents = 2_000
+    public var api = APIConfiguration()
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("millwright.sqlite") }
+    public var adminTokenPath: String { (dataDirectory as NSString).appendingPathComponent("admin.token") }
+}
+
+/// A configuration mistake, said with its place: `millwright.yaml:3:5: unknown key 'prot' (did you mean 'port'?)`.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+    public var message: String
+
+    public init(file: String, line: Int? = nil, column: Int? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String {
+        if let line, let column { return "\(file):\(line):\(column): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+extension MillwrightConfiguration {
+    /// Reads a YAML configuration file strictly: unknown keys and wrong types are errors with line and column.
+    public mutating func apply(yaml text: String, file: String) throws(ConfigurationError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw Self.yamlError(error, file: file)
+        } catch {
+            throw ConfigurationError(file: file, message: "cannot read YAML: \(error)")
+        }
+        guard let root else { return }  // an empty file is the defaults
+        let r = YAMLReader(file: file)
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log"])
+        if let server = top["server"] {
+            let m = try r.mapping(server, keys: ["host", "port"])
+            if let v = m["host"] { host = try r.string(v) }
+            if let v = m["port"] { port = try r.int(v, in: 1...65535) }
+        }
+        if let v = top["data"] { dataDirectory = try r.string(v) }
+        if let store = top["store"] {
+            let m = try r.mapping(store, keys: ["durability", "commit_max_batch"])
+            if let v = m["durability"] { durability = try r.choice(v, Durability.self) }
+            if let v = m["commit_max_batch"] { commitMaxBatchEvents = try r.int(v, in: 1...100_000) }
+        }
+        if let limits = top["limits"] {
+            let m = try r.mapping(limits, keys: ["max_body_bytes", "max_batch_events"])
+            if let v = m["max_body_bytes"] { api.maxBodyBytes = try r.int(v, in: 1_024...1_073_741_824) }
+            if let v = m["max_batch_events"] { api.maxBatchEvents = try r.int(v, in: 1...100_000) }
+        }
+        if let metrics = top["metrics"] {
+            let m = try r.mapping(metrics, keys: ["require_token"])
+            if let v = m["require_token"] { api.metricsRequireToken = try r.bool(v) }
+        }
+        if let log = top["log"] {
+            let m = try r.mapping(log, keys: ["level"])
+            if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }
+        }
+    }
+
+    /// Applies `MILLWRIGHT_*` environment variables.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        func value<T>(_ name: String, _ parse: (String) -> T?, _ expected: String) throws(ConfigurationError) -> T? {
+            guard let raw = environment[name] else { return nil }
+            guard let parsed = parse(raw) else {
+                throw ConfigurationError(file: "environment", message: "\(name)='\(raw)' is not valid: expected \(expected)")
+            }
+            return parsed
+        }
+        if let v = try value("MILLWRIGHT_HOST", { $0.isEmpty ? nil : $0 }, "a host name or address") { host = v }
+        if let v = try value("MILLWRIGHT_PORT", { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } }, "a port 1-65535") { port = v }
+        if let v = try value("MILLWRIGHT_DATA", { $0.isEmpty ? nil : $0 }, "a directory") { dataDirectory = v }
+        if let v = try value("MILLWRIGHT_DURABILITY", { Durability(rawValue: $0) }, "full or normal") { durability = v }
+        if let v = try value("MILLWRIGHT_COMMIT_MAX_BATCH", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, "a positive whole number") { commitMaxBatchEvents = v }
+        if let v = try value("MILLWRIGHT_MAX_BODY_BYTES", { Int($0).flatMap { $0 >= 1024 ? $0 : nil } }, "a whole number of bytes, at least 1024") { api.maxBodyBytes = v }
+        if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, "a positive whole number") { api.maxBatchEvents = v }
+        if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
+        if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
+    }
+
+    static func yamlError(_ error: YamlError, file: String) -> ConfigurationError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigurationError(file: file, line: mark.line, column: mark.column, message: problem)
+        default:
+            return ConfigurationError(file: file, message: "\(error)")
+        }
+    }
+}
+
+/// Strict reading of YAML nodes: every mistake carries its line and column.
+struct YAMLReader {
+    let file: String
+
+    func error(_ node: Node, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node.mark?.line, column: node.mark?.column, message: message)
+    }
+
+    func mapping(_ node: Node, keys allowed: [String]) throws(ConfigurationError) -> [String: Node] {
+        guard case .mapping(let mapping) = node else { throw error(node, "expected a mapping of \(allowed.joined(separator: ", "))") }
+        var result: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw error(keyNode, "keys must be plain names") }
+            guard allowed.contains(key) else {
+                let hint = Self.closest(to: key, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error(keyNode, "unknown key '\(key)'\(hint); allowed here: \(allowed.joined(separator: ", "))")
+            }
+            guard result.updateValue(value, forKey: key) == nil else { throw error(keyNode, "key '\(key)' appears twice") }
+        }
+        return result
+    }
+
+    func string(_ node: Node) throws(ConfigurationError) -> String {
+        guard case .scalar(let s) = node, !s.string.isEmpty else { throw error(node, "expected text") }
+        return s.string
+    }
+
+    func int(_ node: Node, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard case .scalar(let s) = node, let v = Int(s.string.replacingOccurrences(of: "_", with: "")) else {
+            throw error(node, "expected a whole number")
+        }
+        guard range.contains(v) else { throw error(node, "must be from \(range.lowerBound) to \(range.upperBound)") }
+        return v
+    }
+
+    func bool(_ node: Node) throws(ConfigurationError) -> Bool {
+        guard case .scalar(let s) = node, let v = Self.parseBool(s.string) else { throw error(node, "expected true or false") }
+        return v
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ type: T.Type) throws(ConfigurationError) -> T where T.RawValue == String {
+        guard case .scalar(let s) = node, let v = T(rawValue: s.string) else {
+            throw error(node, "expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return v
+    }
+
+    static func parseBool(_ s: String) -> Bool? {
+        switch s.lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
+    }
+
+    /// The allowed key closest to a misspelt one, when it is close enough to be a typo.
+    static func closest(to key: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let (best, d) = scored, d <= max(2, key.count / 3) else { return nil }
+        return best
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
