@@ -134,6 +134,7 @@ let package = Package(
                 "MillwrightTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]
