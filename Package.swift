@@ -118,12 +118,12 @@ let package = Package(
         .testTarget(
             name: "MillwrightCoreTests",
             dependencies: ["MillwrightCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         .testTarget(
             name: "MillwrightSQLiteTests",
             dependencies: ["MillwrightSQLite", "MillwrightTesting"],
-            swiftSettings: swiftSettings
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         .testTarget(
             name: "MillwrightAPITests",
@@ -133,9 +133,10 @@ let package = Package(
                 "MillwrightSQLite",
                 "MillwrightTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             exclude: ["Fixtures"],
-            swiftSettings: swiftSettings
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
     ]
 )
