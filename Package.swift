@@ -129,11 +129,14 @@ let package = Package(
             name: "MillwrightAPITests",
             dependencies: [
                 "MillwrightAPI",
+                "MillwrightEngine",
                 "MillwrightServer",
                 "MillwrightSQLite",
                 "MillwrightTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]

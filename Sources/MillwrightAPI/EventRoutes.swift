@@ -31,6 +31,9 @@ struct EventRoutes {
         case .structured, .binary:
             let json: JSONValue
             do { json = try parser.parse(body.readableBytesView) } catch { throw Problem.syntax(error) }
+            // Scope first: a client may not learn how an event it may not publish would be judged.
+            let claimedType = mode == .binary ? request.headers[.ceType] : json["type"]?.stringValue
+            if let claimedType { try context.require("events:publish:\(claimedType)") }
             let new: NewEvent
             do {
                 if mode == .binary {
@@ -40,7 +43,7 @@ struct EventRoutes {
                     new = try ingestor.decoder.decode(json)
                 }
             } catch {
-                ingestor.recordRejected(type: json["type"]?.stringValue ?? request.headers[.ceType], errors: error.errors)
+                ingestor.recordRejected(type: claimedType, errors: error.errors)
                 throw Problem.rejection(error)
             }
             try context.require("events:publish:\(new.event.type)")

@@ -74,7 +74,8 @@ public enum ProblemCode {
     public static let batchTooLarge = "MW-API-0012"
     public static let unavailable = "MW-API-0013"
     public static let internalError = "MW-API-0014"
-    public static let methodNotAllowed = "MW-API-0015"
+    /// Any other request the HTTP layer refused.
+    public static let badRequest = "MW-API-0015"
 }
 
 extension Problem {
@@ -115,9 +116,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             switch status {
             case .notFound: (code, title) = (ProblemCode.notFound, "Not found")
             case .contentTooLarge: (code, title) = (ProblemCode.bodyTooLarge, "Body too large")
-            case .methodNotAllowed: (code, title) = (ProblemCode.methodNotAllowed, "Method not allowed")
             case .unauthorized: (code, title) = (ProblemCode.unauthorized, "Unauthorized")
-            default: (code, title) = (status.code >= 500 ? ProblemCode.internalError : ProblemCode.badQuery, status.reasonPhrase)
+            default: (code, title) = (status.code >= 500 ? ProblemCode.internalError : ProblemCode.badRequest, status.reasonPhrase)
             }
             let detail = status == .notFound ? "No route for \(request.method) \(request.uri.path)." : nil
             return Problem(status, code: code, title: title, detail: detail).response()

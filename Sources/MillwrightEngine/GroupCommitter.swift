@@ -77,6 +77,11 @@ public final class GroupCommitter: Service, Sendable {
         }
     }
 
+    /// Events accepted and waiting for the next transaction.
+    public var queuedEvents: Int {
+        state.withLock { $0.pending.reduce(0) { $0 + $1.events.count } }
+    }
+
     public func run() async throws {
         for await _ in doorbell.cancelOnGracefulShutdown() {
             await commitPending()

@@ -96,9 +96,9 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_PORT", { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } }, "a port 1-65535") { port = v }
         if let v = try value("MILLWRIGHT_DATA", { $0.isEmpty ? nil : $0 }, "a directory") { dataDirectory = v }
         if let v = try value("MILLWRIGHT_DURABILITY", { Durability(rawValue: $0) }, "full or normal") { durability = v }
-        if let v = try value("MILLWRIGHT_COMMIT_MAX_BATCH", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, "a positive whole number") { commitMaxBatchEvents = v }
-        if let v = try value("MILLWRIGHT_MAX_BODY_BYTES", { Int($0).flatMap { $0 >= 1024 ? $0 : nil } }, "a whole number of bytes, at least 1024") { api.maxBodyBytes = v }
-        if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { $0 > 0 ? $0 : nil } }, "a positive whole number") { api.maxBatchEvents = v }
+        if let v = try value("MILLWRIGHT_COMMIT_MAX_BATCH", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { commitMaxBatchEvents = v }
+        if let v = try value("MILLWRIGHT_MAX_BODY_BYTES", { Int($0).flatMap { (1_024...1_073_741_824).contains($0) ? $0 : nil } }, "a whole number of bytes from 1024 to 1073741824") { api.maxBodyBytes = v }
+        if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
     }

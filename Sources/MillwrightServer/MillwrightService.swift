@@ -96,12 +96,13 @@ public struct MillwrightNode {
         let app = Application(
             router: parts.router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "millwright"),
-            services: [parts.committer, ReadinessService(readiness: readiness)],
+            services: [parts.committer],
             onServerRunning: { _ in readiness.set(true) },
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [app],
+            // Shut down in reverse: readiness turns off first, then the server drains, then group commit.
+            services: [app, ReadinessService(readiness: readiness)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -119,7 +120,7 @@ public struct MillwrightNode {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw ConfigurationError(file: "--data", message: "'\(path)' exists and is not a directory")
+                throw ConfigurationError(file: "data directory", message: "'\(path)' exists and is not a directory")
             }
             return
         }

@@ -18,7 +18,7 @@ struct ClientOptions: ParsableArguments {
     var url: String?
     @Option(help: "Bearer token. Env: MILLWRIGHT_TOKEN, then MILLWRIGHT_ADMIN_TOKEN, then <data>/admin.token.")
     var token: String?
-    @Option(help: "Data directory whose admin.token to use when no token is given. Default: ./data.")
+    @Option(help: "Data directory whose admin.token to use when no token is given.")
     var data: String = "./data"
 
     func baseURL() -> String {
@@ -208,12 +208,12 @@ struct Tail: AsyncParsableCommand {
         var cursor: Int64? = after
         if cursor == nil {
             let page = try await fetch(filters + [("last", String(max(1, min(1000, last))))], token: token)
-            for item in page.items { print(item.canonicalText) }
+            for item in page.items { Self.emit(item) }
             cursor = page.next ?? 0
         }
         while true {
             let page = try await fetch(filters + [("after", String(cursor ?? 0)), ("limit", "1000")], token: token)
-            for item in page.items { print(item.canonicalText) }
+            for item in page.items { Self.emit(item) }
             if let seq = page.items.last?["seq"].flatMap({ if case .number(let n) = $0 { Int64(n) } else { nil } }) {
                 cursor = seq
             }
@@ -221,6 +221,11 @@ struct Tail: AsyncParsableCommand {
             if noFollow { return }
             try await Task.sleep(for: .seconds(interval))
         }
+    }
+
+    /// One line per event, written at once: tail's output is often a pipe, where buffered lines would wait.
+    static func emit(_ item: JSONValue) {
+        FileHandle.standardOutput.write(Data((item.canonicalText + "\n").utf8))
     }
 
     func fetch(_ parameters: [(String, String)], token: String) async throws -> (items: [JSONValue], next: Int64?) {

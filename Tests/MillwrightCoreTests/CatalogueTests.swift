@@ -129,6 +129,16 @@ struct CatalogueTests {
         #expect(a.canonicalText == b.canonicalText)
     }
 
+    @Test func equalNumbersWrittenDifferentlyAreTheSameContent() throws {
+        func event(_ quantity: String) throws -> NewEvent {
+            try decoder.decode(try JSONParser().parse(#"{"specversion":"1.0","id":"1","source":"s","type":"mfg.scrap.reported.v1","data":{"product":"P","quantity":\#(quantity),"uom":"H87"}}"#))
+        }
+        #expect(try event("5").canonicalText == event("5.0").canonicalText)
+        #expect(try event("5").canonicalText == event("5e0").canonicalText)
+        #expect(try event("0.50").canonicalText == event("0.5").canonicalText)
+        #expect(try event("5").canonicalText != event("5.01").canonicalText)
+    }
+
     @Test func binaryModeBuildsTheSameEvent() throws {
         let structured = try decoder.decode(try JSONParser().parse(#"{"specversion":"1.0","id":"1","source":"mes/plant 1","type":"mfg.lot.created.v1","partitionkey":"L","data":{"lot":"L","product":"P"}}"#))
         let binary = try decoder.decodeBinary(headers: [

@@ -79,7 +79,7 @@ extension FieldKind {
         switch self {
         case .text:
             guard case .string(let s) = value else { return errors.append(.init(pointer, "must be text, not \(value.kindDescription)")) }
-            if s.isEmpty { errors.append(.init(pointer, "must not be empty")) }
+            if s.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(.init(pointer, "must not be empty")) }
             if s.unicodeScalars.count > FieldLimits.maxTextLength {
                 errors.append(.init(pointer, "is longer than \(FieldLimits.maxTextLength) characters"))
             }
@@ -96,7 +96,7 @@ extension FieldKind {
                 return errors.append(.init(pointer, "must be a number, not \(value.kindDescription)"))
             }
             guard let d = FieldKind.decimal(lexeme) else {
-                return errors.append(.init(pointer, "the number \(lexeme.prefix(24)) is too large or too precise (at most 10^15, 18 significant digits)"))
+                return errors.append(.init(pointer, "the number \(lexeme.prefix(24)) is out of range: quantities must be less than 10^15 in size, with at most 18 significant digits and nothing smaller than 10^-20"))
             }
             if case .quantity = self, d <= 0 {
                 errors.append(.init(pointer, "must be greater than zero (got \(lexeme)); report a reversal as its own event"))

@@ -72,11 +72,11 @@ extension FieldKind {
                 "x-millwright-reference": .string(kind.rawValue),
             ])
         case .quantity:
-            return ["type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000_000_000_000]
+            return ["type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000_000_000_000]
         case .nonNegativeQuantity:
-            return ["type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000]
+            return ["type": "number", "minimum": 0, "exclusiveMaximum": 1_000_000_000_000_000]
         case .decimal:
-            return ["type": "number"]
+            return ["type": "number", "exclusiveMinimum": -1_000_000_000_000_000, "exclusiveMaximum": 1_000_000_000_000_000]
         case .unit:
             return .object(["type": "string", "enum": .array(units.sortedCodes.map { .string($0) }), "description": "UN/ECE Rec. 20 unit code"])
         case .boolean:

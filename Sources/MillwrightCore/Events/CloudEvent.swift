@@ -152,7 +152,7 @@ public struct EventDecoder: Sendable {
                 errors.append(FieldError(pointer, "must not be empty"))
             case ("sequence", .number(let n)):
                 // Accept an integer sequence and keep it in the extension's string form.
-                if let i = UInt64(n), String(i) == n { attributes[name] = .string(n) }
+                if n.count <= 18, let i = UInt64(n), String(i) == n { attributes[name] = .string(n) }
                 else { errors.append(FieldError(pointer, "must be a non-negative whole number, as a string (\"17\")")) }
             case ("sequence", .string(let s)):
                 if s.isEmpty || s.count > 18 || !s.allSatisfy(\.isASCII) || !s.allSatisfy(\.isNumber) {
@@ -198,6 +198,8 @@ public struct EventDecoder: Sendable {
             let lower = name.lowercased()
             guard lower.hasPrefix("ce-") else { continue }
             let attribute = String(lower.dropFirst(3))
+            // In binary mode the body is the data: a ce-data header cannot replace it.
+            if attribute == "data" || attribute == "data_base64" { continue }
             members[attribute] = .string(Self.percentDecoded(value))
         }
         return try decode(.object(members))

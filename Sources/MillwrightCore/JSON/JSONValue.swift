@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value that keeps numbers exactly as they were written.
 ///
 /// Millwright never routes quantities through `Double`: a number keeps its literal text
@@ -77,7 +79,7 @@ extension JSONValue {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .number(let n): out += JSONValue.canonicalNumber(n)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
             out += "["
@@ -98,6 +100,18 @@ extension JSONValue {
             }
             out += "}"
         }
+    }
+
+    /// Numbers that mean the same are written the same (`5.0`, `5`, `5e0` → `5`), so re-sending an
+    /// event with a differently written but equal quantity is a duplicate, not a conflict.
+    /// Numbers outside Millwright's bounds keep their text.
+    static func canonicalNumber(_ lexeme: String) -> String {
+        // Fast path: plain integers without leading zeros are already canonical.
+        if lexeme.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) && (lexeme.utf8.first != 0x30 || lexeme.utf8.count == 1) {
+            return lexeme
+        }
+        guard let d = FieldKind.decimal(lexeme) else { return lexeme }
+        return d.isZero ? "0" : d.description
     }
 
     static func writeString(_ s: String, into out: inout String) {
