@@ -105,12 +105,11 @@ let package = Package(
         .executableTarget(
             name: "MillwrightBench",
             dependencies: [
-                "MillwrightCore",
-                "MillwrightSQLite",
-                "MillwrightServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/MillwrightBench",
             swiftSettings: swiftSettings

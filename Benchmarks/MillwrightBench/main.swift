@@ -1,1 +1,0 @@
-import GRDB; import AsyncHTTPClient; print("x")
