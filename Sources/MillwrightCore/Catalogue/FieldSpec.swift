@@ -69,7 +69,9 @@ enum FieldLimits {
     static let maxTextLength = 1024
     static let maxReferenceLength = 256
     static let maxArrayItems = 10_000
-    static let maxMagnitude = Decimal(string: "1000000000000000", locale: Locale(identifier: "en_US_POSIX")) ?? 0
+    static let posix = Locale(identifier: "en_US_POSIX")
+    static let maxMagnitude = Decimal(string: "1000000000000000", locale: posix) ?? 0
+    static let minMagnitude = Decimal(sign: .plus, exponent: -20, significand: 1)
     static let maxNumberLexeme = 40
 }
 
@@ -79,16 +81,16 @@ extension FieldKind {
         switch self {
         case .text:
             guard case .string(let s) = value else { return errors.append(.init(pointer, "must be text, not \(value.kindDescription)")) }
-            if s.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(.init(pointer, "must not be empty")) }
-            if s.unicodeScalars.count > FieldLimits.maxTextLength {
+            if s.isBlank { errors.append(.init(pointer, "must not be empty")) }
+            if s.utf8.count > FieldLimits.maxTextLength, s.unicodeScalars.count > FieldLimits.maxTextLength {
                 errors.append(.init(pointer, "is longer than \(FieldLimits.maxTextLength) characters"))
             }
         case .reference(let kind):
             guard case .string(let s) = value else {
                 return errors.append(.init(pointer, "must be a \(kind.rawValue.replacingOccurrences("_", with: " ")) reference (text), not \(value.kindDescription)"))
             }
-            if s.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(.init(pointer, "must not be empty")) }
-            if s.unicodeScalars.count > FieldLimits.maxReferenceLength {
+            if s.isBlank { errors.append(.init(pointer, "must not be empty")) }
+            if s.utf8.count > FieldLimits.maxReferenceLength, s.unicodeScalars.count > FieldLimits.maxReferenceLength {
                 errors.append(.init(pointer, "is longer than \(FieldLimits.maxReferenceLength) characters"))
             }
         case .quantity, .nonNegativeQuantity, .decimal:
@@ -167,11 +169,11 @@ extension FieldKind {
             if seenNonZero { significant += 1 }
         }
         guard significant <= 18 else { return nil }
-        guard let d = Decimal(string: lexeme, locale: Locale(identifier: "en_US_POSIX")), !d.isNaN else { return nil }
+        guard let d = Decimal(string: lexeme, locale: FieldLimits.posix), !d.isNaN else { return nil }
         let magnitude = d < 0 ? -d : d
         guard magnitude < FieldLimits.maxMagnitude else { return nil }
         // Reject values too small to be a plant quantity (exponent underflow games like 1e-300).
-        if magnitude != 0, magnitude < Decimal(sign: .plus, exponent: -20, significand: 1) { return nil }
+        if magnitude != 0, magnitude < FieldLimits.minMagnitude { return nil }
         return d
     }
 }
@@ -195,4 +197,9 @@ extension FieldSpec {
         }
         // Unknown fields are kept (forward compatible) and never required: nothing to check.
     }
+}
+
+extension String {
+    /// Empty or only spaces and tabs.
+    var isBlank: Bool { utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
 }

@@ -14,6 +14,18 @@ public enum JSONValue: Sendable, Hashable {
     case object([String: JSONValue])
 
     /// A short name for the value's JSON type, as used in error messages ("a string", "an array").
+    /// Lower-case hex of bytes (hashes, ids), without Foundation's formatter.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public var kindDescription: String {
         switch self {
         case .null: "null"
@@ -115,6 +127,13 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, into out: inout String) {
+        // Fast path: most strings need no escaping and are appended whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
