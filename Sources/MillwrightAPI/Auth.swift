@@ -41,7 +41,7 @@ public enum APIToken {
         var rng = SystemRandomNumberGenerator()
         let prefixBytes = (0..<4).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
         let secretBytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
-        let prefix = "mw_" + prefixBytes.map { String(format: "%02x", $0) }.joined()
+        let prefix = "mw_" + JSONValue.hex(prefixBytes)
         let secret = Data(secretBytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let token = prefix + "_" + secret
@@ -53,7 +53,7 @@ public enum APIToken {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        JSONValue.hex(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// The identifying prefix of a token, for logs (`mw_3f9a1c2e`), or `nil` if it has none.
@@ -73,7 +73,9 @@ public final class TokenVerifier: Sendable {
     let cacheTTL: TimeInterval
     let cache = Mutex<[String: (principal: Principal?, until: Date, expiresAt: Date?)]>([:])
 
-    public init(store: any Store, bootstrapToken: String?, cacheTTL: TimeInterval = 5, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter cacheTTL: how long a lookup is reused. Changes made through this node take effect at once
+    ///   (``forget(hash:)``); changes made by another process (the CLI) within `cacheTTL`.
+    public init(store: any Store, bootstrapToken: String?, cacheTTL: TimeInterval = 1, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.bootstrapHash = bootstrapToken.flatMap { $0.isEmpty ? nil : APIToken.hash($0) }
         self.cacheTTL = cacheTTL
@@ -101,6 +103,11 @@ public final class TokenVerifier: Sendable {
             cache[hash] = (principal, at.addingTimeInterval(cacheTTL), record?.expiresAt)
         }
         return principal
+    }
+
+    /// Drops a token from the cache, so a revocation or rotation applies to the next request.
+    public func forget(hash: String) {
+        _ = cache.withLock { $0.removeValue(forKey: hash) }
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

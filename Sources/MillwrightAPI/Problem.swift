@@ -76,6 +76,8 @@ public enum ProblemCode {
     public static let internalError = "MW-API-0014"
     /// Any other request the HTTP layer refused.
     public static let badRequest = "MW-API-0015"
+    /// A management request (service accounts, tokens) whose body is invalid.
+    public static let invalidRequest = "MW-API-0016"
 }
 
 extension Problem {

@@ -78,6 +78,28 @@ public final class SQLiteStore: Store {
                 );
                 """)
         }
+        migrator.registerMigration("v2-governance") { db in
+            try db.execute(sql: """
+                CREATE TABLE service_accounts (
+                    name TEXT PRIMARY KEY,
+                    description TEXT NOT NULL,
+                    created_us INTEGER NOT NULL
+                );
+                CREATE INDEX tokens_name ON tokens(name, created_us);
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_us INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    before TEXT,
+                    after TEXT,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -188,21 +210,100 @@ public final class SQLiteStore: Store {
                 db,
                 sql: "SELECT id, name, prefix, hash, scopes, created_us, expires_us, revoked_us FROM tokens WHERE hash = ?",
                 arguments: [hash]
-            ).map { row in
-                let scopes: String = row[4]
-                let expires: Int64? = row[6]
-                let revoked: Int64? = row[7]
-                return TokenRecord(
-                    id: row[0], name: row[1], prefix: row[2], hash: row[3],
-                    scopes: scopes.split(separator: " ").map(String.init),
-                    createdAt: Self.date(row[5]), expiresAt: expires.map(Self.date), revokedAt: revoked.map(Self.date)
-                )
-            }
+            ).map(Self.tokenRecord)
         }
+    }
+
+    static func tokenRecord(_ row: Row) -> TokenRecord {
+        let scopes: String = row[4]
+        let expires: Int64? = row[6]
+        let revoked: Int64? = row[7]
+        return TokenRecord(
+            id: row[0], name: row[1], prefix: row[2], hash: row[3],
+            scopes: scopes.split(separator: " ").map(String.init),
+            createdAt: Self.date(row[5]), expiresAt: expires.map(Self.date), revokedAt: revoked.map(Self.date)
+        )
     }
 
     public func tokenCount() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tokens") ?? 0 }
+    }
+
+    public func tokens(account: String?) async throws -> [TokenRecord] {
+        try await pool.read { db in
+            let sql = "SELECT id, name, prefix, hash, scopes, created_us, expires_us, revoked_us FROM tokens"
+                + (account == nil ? "" : " WHERE name = ?") + " ORDER BY created_us DESC, id"
+            let arguments: StatementArguments = account.map { [$0] } ?? []
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.tokenRecord)
+        }
+    }
+
+    public func updateToken(id: String, expiresAt: Date?, revokedAt: Date?) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE tokens SET expires_us = ?, revoked_us = ? WHERE id = ?",
+                arguments: [expiresAt.map(Self.micros), revokedAt.map(Self.micros), id]
+            )
+        }
+    }
+
+    public func createServiceAccount(_ account: ServiceAccount) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO service_accounts (name, description, created_us) VALUES (?, ?, ?)",
+                arguments: [account.name, account.description, Self.micros(account.createdAt)]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func serviceAccounts() async throws -> [ServiceAccount] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, description, created_us FROM service_accounts ORDER BY name").map { row in
+                ServiceAccount(name: row[0], description: row[1], createdAt: Self.date(row[2]))
+            }
+        }
+    }
+
+    public func appendAudit(_ draft: AuditDraft, hasher: AuditHasher) async throws -> AuditEntry {
+        try await pool.write { db in
+            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            let seq: Int64 = (last.map { $0[0] } ?? 0) + 1
+            let previous: String = last.map { $0[1] } ?? AuditEntry.genesisHash
+            // Stored at microsecond precision; hash what is stored.
+            var draft = draft
+            draft.at = Self.date(Self.micros(draft.at))
+            let hash = hasher(AuditEntry.chainedText(seq: seq, draft: draft, previousHash: previous))
+            try db.execute(
+                sql: """
+                    INSERT INTO audit (seq, at_us, actor, action, target, origin, before, after, previous_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    seq, Self.micros(draft.at), draft.actor, draft.action, draft.target, draft.origin,
+                    draft.before?.canonicalText, draft.after?.canonicalText, previous, hash,
+                ]
+            )
+            return AuditEntry(seq: seq, draft: draft, previousHash: previous, hash: hash)
+        }
+    }
+
+    public func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT seq, at_us, actor, action, target, origin, before, after, previous_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [after ?? 0, max(0, limit)]
+            ).map { row in
+                let before: String? = row[6]
+                let after: String? = row[7]
+                let draft = AuditDraft(
+                    at: Self.date(row[1]), actor: row[2], action: row[3], target: row[4], origin: row[5],
+                    before: before.flatMap { try? JSONParser().parse($0) }, after: after.flatMap { try? JSONParser().parse($0) }
+                )
+                return AuditEntry(seq: row[0], draft: draft, previousHash: row[8], hash: row[9])
+            }
+        }
     }
 
     public func statistics() async throws -> StoreStatistics {

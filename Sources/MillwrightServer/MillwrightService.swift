@@ -138,6 +138,11 @@ public struct MillwrightNode {
             throw ConfigurationError(file: path, message: "cannot write the admin token file; check that the data directory is writable")
         }
         try await store.insertToken(issued.record)
+        _ = try await store.appendAudit(
+            AuditDraft(at: now, actor: "bootstrap", action: "token.create", target: issued.record.prefix, origin: "local",
+                       after: Governance.describe(issued.record)),
+            hasher: Governance.hasher
+        )
         // Written straight to the file descriptor: stdout may be a pipe, and buffered text would show only at exit.
         FileHandle.standardOutput.write(Data("""
             Millwright created the first admin token. It is shown once, here, and kept in \(path) (mode 0600):

@@ -42,6 +42,12 @@ final class GatedStore: Store {
     func tokenCount() async throws -> Int { try await inner.tokenCount() }
     func statistics() async throws -> StoreStatistics { try await inner.statistics() }
     func close() async throws { try await inner.close() }
+    func tokens(account: String?) async throws -> [TokenRecord] { try await inner.tokens(account: account) }
+    func updateToken(id: String, expiresAt: Date?, revokedAt: Date?) async throws { try await inner.updateToken(id: id, expiresAt: expiresAt, revokedAt: revokedAt) }
+    func createServiceAccount(_ account: ServiceAccount) async throws -> Bool { try await inner.createServiceAccount(account) }
+    func serviceAccounts() async throws -> [ServiceAccount] { try await inner.serviceAccounts() }
+    func appendAudit(_ draft: AuditDraft, hasher: AuditHasher) async throws -> AuditEntry { try await inner.appendAudit(draft, hasher: hasher) }
+    func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry] { try await inner.auditEntries(after: after, limit: limit) }
 }
 
 @Suite("Group commit")

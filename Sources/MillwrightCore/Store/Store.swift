@@ -141,6 +141,19 @@ public protocol Store: Sendable {
     func insertToken(_ token: TokenRecord) async throws
     func token(hash: String) async throws -> TokenRecord?
     func tokenCount() async throws -> Int
+    /// Tokens of one service account (or all), newest first.
+    func tokens(account: String?) async throws -> [TokenRecord]
+    /// Sets a token's expiry and revocation time (rotation and revocation).
+    func updateToken(id: String, expiresAt: Date?, revokedAt: Date?) async throws
+
+    /// Creates a service account; returns `false` if one of that name exists.
+    func createServiceAccount(_ account: ServiceAccount) async throws -> Bool
+    func serviceAccounts() async throws -> [ServiceAccount]
+
+    /// Appends to the audit log in one transaction with reading the previous entry's hash.
+    func appendAudit(_ draft: AuditDraft, hasher: AuditHasher) async throws -> AuditEntry
+    /// Audit entries in log order, after `after`, at most `limit`.
+    func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry]
 
     func statistics() async throws -> StoreStatistics
 
