@@ -41,6 +41,12 @@ public struct Governance: Sendable {
 
     // MARK: scopes
 
+    /// The longest lifetime or overlap a token can be given: 10 years.
+    public static let maxLifetimeSeconds = 315_360_000
+
+    /// Account names: what ``validName(_:)`` accepts, as a regular expression for the OpenAPI document.
+    public static let accountNamePattern = "^[A-Za-z0-9._@-]{1,64}$"
+
     /// The scope roots Millwright knows. A scope must be one of them or a refinement (`events:publish:mfg.*`).
     public static let knownScopes = [
         "admin", "events:read", "events:publish", "schemas:read", "metrics:read", "audit:read",
@@ -81,8 +87,10 @@ public struct Governance: Sendable {
     // MARK: accounts and tokens
 
     static func validName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64
-            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.@".unicodeScalars.contains($0) }
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { c in
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E || c == 0x40
+            }
     }
 
     /// Creates a service account.
@@ -106,6 +114,9 @@ public struct Governance: Sendable {
         }
         let scopes = try Self.resolve(scopes: scopes)
         if let expiresAt, expiresAt <= now() { throw Failure(kind: .invalid, message: "the expiry is in the past") }
+        if let expiresAt, expiresAt.timeIntervalSince(now()) > TimeInterval(Self.maxLifetimeSeconds) {
+            throw Failure(kind: .invalid, message: "a token can live at most 10 years; leave the expiry out for a token that does not expire")
+        }
         if try await store.createServiceAccount(ServiceAccount(name: account, createdAt: now())) {
             try await audit("service_account.create", target: account, by: actor, after: ["name": .string(account)])
         }
@@ -131,7 +142,9 @@ public struct Governance: Sendable {
         guard old.revokedAt == nil, old.expiresAt.map({ $0 > at }) ?? true else {
             throw Failure(kind: .invalid, message: "token \(old.prefix) is already revoked or expired; issue a new one instead")
         }
-        guard overlap >= 0 else { throw Failure(kind: .invalid, message: "the overlap cannot be negative") }
+        guard overlap >= 0, overlap <= TimeInterval(Self.maxLifetimeSeconds) else {
+            throw Failure(kind: .invalid, message: "the overlap must be from 0 to 10 years")
+        }
         // The successor keeps the old token's lifetime length, counted from now.
         let lifetime = old.expiresAt.map { $0.timeIntervalSince(old.createdAt) }
         let issued = APIToken.issue(name: old.name, scopes: old.scopes, now: at, expiresAt: lifetime.map { at.addingTimeInterval($0) })

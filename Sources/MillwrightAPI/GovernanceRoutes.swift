@@ -41,8 +41,8 @@ struct GovernanceRoutes {
             }
             var expiresAt: Date?
             if let seconds = body["expires_in_seconds"] {
-                guard case .number(let n) = seconds, let s = Int(n), s > 0 else {
-                    throw Self.invalid([FieldError(JSONPointer.root.appending("expires_in_seconds"), "must be a positive whole number")])
+                guard case .number(let n) = seconds, let s = Int(n), (1...Governance.maxLifetimeSeconds).contains(s) else {
+                    throw Self.invalid([FieldError(JSONPointer.root.appending("expires_in_seconds"), "must be a whole number of seconds from 1 to \(Governance.maxLifetimeSeconds) (10 years)")])
                 }
                 expiresAt = Date().addingTimeInterval(TimeInterval(s))
             }
@@ -55,8 +55,8 @@ struct GovernanceRoutes {
             let body = try await Self.object(request, limit: maxBodyBytes, optional: true)
             var overlap: TimeInterval = 86_400
             if let value = body["overlap_seconds"] {
-                guard case .number(let n) = value, let s = Int(n), s >= 0 else {
-                    throw Self.invalid([FieldError(JSONPointer.root.appending("overlap_seconds"), "must be a whole number of seconds, 0 or more")])
+                guard case .number(let n) = value, let s = Int(n), (0...Governance.maxLifetimeSeconds).contains(s) else {
+                    throw Self.invalid([FieldError(JSONPointer.root.appending("overlap_seconds"), "must be a whole number of seconds from 0 to \(Governance.maxLifetimeSeconds)")])
                 }
                 overlap = TimeInterval(s)
             }

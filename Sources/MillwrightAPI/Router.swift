@@ -42,6 +42,8 @@ public let routeScopes: [(method: String, path: String, scope: String?)] = [
     ("GET", "/healthz", nil),
     ("GET", "/readyz", nil),
     ("GET", "/metrics", nil),  // or metrics:read when metrics.require_token is set
+    ("GET", "/openapi.yaml", nil),
+    ("GET", "/openapi.json", nil),
     ("POST", "/v1/events", "events:publish:<type>"),
     ("GET", "/v1/events", "events:read"),
     ("GET", "/v1/events/{seq}", "events:read"),
@@ -85,6 +87,16 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
         }
     } else {
         router.get("metrics", use: metrics)
+    }
+
+    let openAPI = OpenAPIDocument.make(catalogue: deps.ingestor.decoder.catalogue, metricsRequireToken: deps.configuration.metricsRequireToken)
+    let openAPIYAML = YAMLWriter.write(openAPI)
+    let openAPIJSON = openAPI.canonicalText
+    router.get("openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: openAPIYAML)))
+    }
+    router.get("openapi.json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPIJSON)))
     }
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(verifier: deps.verifier))

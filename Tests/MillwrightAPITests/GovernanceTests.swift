@@ -142,6 +142,13 @@ struct TokenAPITests {
             #expect(try await client.send(.delete, "/v1/tokens/\(successorID)", contentType: nil).status == .ok)
             #expect(try await client.send(.get, "/v1/events", token: successor, contentType: nil).status == .unauthorized, "revoked at once")
 
+            // Found by schemathesis: a lifetime beyond what a timestamp holds crashed the server.
+            let forever = try await client.send(.post, "/v1/service-accounts/x/tokens", contentType: "application/json",
+                                                body: #"{"scopes":["events:read"],"expires_in_seconds":9223372036854775807}"#)
+            #expect(forever.status == .unprocessableContent)
+            let farOverlap = try await client.send(.post, "/v1/tokens/\(id)/rotate", contentType: "application/json", body: #"{"overlap_seconds":9000000000000000}"#)
+            #expect(farOverlap.status == .unprocessableContent)
+
             let bad = try await client.send(.post, "/v1/service-accounts/x/tokens", contentType: "application/json", body: #"{"scopes":["evnts:read"]}"#)
             #expect(bad.status == .unprocessableContent)
 

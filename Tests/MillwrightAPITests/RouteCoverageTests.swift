@@ -40,6 +40,13 @@ struct RouteCoverageTests {
             try await parts.store.close()
             let table = Set(routeScopes.map { "\($0.method) \($0.path)" })
             #expect(registered == table, "router has \(registered.subtracting(table)), table has \(table.subtracting(registered))")
+            // …and the OpenAPI document describes each of them.
+            let document = OpenAPIDocument.make(catalogue: .v1, metricsRequireToken: false)
+            var described = Set<String>()
+            for (path, item) in document["paths"]?.objectValue ?? [:] {
+                for method in item.objectValue?.keys ?? [:].keys { described.insert("\(method.uppercased()) \(path)") }
+            }
+            #expect(described == table, "OpenAPI lacks \(table.subtracting(described)), has extra \(described.subtracting(table))")
 
             for route in routeScopes {
                 let method = HTTPRequest.Method(rawValue: route.method) ?? .get

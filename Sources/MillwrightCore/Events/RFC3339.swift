@@ -66,7 +66,9 @@ public enum RFC3339 {
 
     /// Formats a date as UTC with millisecond precision: `2026-11-22T10:15:00.000Z`.
     public static func format(_ date: Date) -> String {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Clamped to years 0001-9999, the range RFC 3339 can write.
+        let clamped = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799.999)
+        let totalMillis = Int64((clamped * 1000).rounded(.down))
         let millis = Int(((totalMillis % 1000) + 1000) % 1000)
         let seconds = (totalMillis - Int64(millis)) / 1000
         let days = Int(floorDiv(seconds, 86_400))

@@ -61,7 +61,7 @@ public struct AuditEntry: Sendable, Hashable {
     public static func chainedText(seq: Int64, draft: AuditDraft, previousHash: String) -> String {
         var members: [String: JSONValue] = [
             "seq": .number(String(seq)),
-            "at_us": .number(String(Int64((draft.at.timeIntervalSince1970 * 1_000_000).rounded()))),
+            "at_us": .number(String(Int64(min(max((draft.at.timeIntervalSince1970 * 1_000_000).rounded(), -9.2e18), 9.2e18)))),
             "actor": .string(draft.actor),
             "action": .string(draft.action),
             "target": .string(draft.target),
