@@ -151,7 +151,7 @@ struct GovernanceRoutes {
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: value.canonicalText)))
+        EventRoutes.json(value.canonicalText, status: status)
     }
 }
 

@@ -18,10 +18,7 @@ struct SchemaRoutes {
                     "schema": .string("/v1/schemas/\(spec.type)"),
                 ])
             }
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["items": .array(items)]).canonicalText))
-            )
+            return EventRoutes.json(JSONValue.object(["items": .array(items)]).canonicalText, status: .ok)
         }
         group.get("schemas/{type}") { _, context in
             try context.require("schemas:read")
