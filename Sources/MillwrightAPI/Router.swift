@@ -115,8 +115,6 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let elapsed = ContinuousClock.now - start
-        let (seconds, attoseconds) = elapsed.components
         Metrics.Timer(
             label: "mw_http_request_duration_seconds",
             dimensions: [
@@ -125,7 +123,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 ("status", String(response.status.code)),
             ],
             factory: factory
-        ).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        ).recordInterval(since: start)
         return response
     }
 }

@@ -131,7 +131,8 @@ public final class GroupCommitter: Service, Sendable {
 }
 
 extension Metrics.Timer {
-    func recordInterval(since start: ContinuousClock.Instant) {
+    /// Records the time elapsed since `start`.
+    public func recordInterval(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let (seconds, attoseconds) = elapsed.components
         recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)

@@ -324,15 +324,7 @@ public final class SQLiteStore: Store {
         try pool.close()
     }
 
-    /// Microseconds since 1970, saturating: a date beyond what Int64 microseconds hold (year ±292,000)
-    /// is stored as the largest or smallest value instead of trapping.
-    static func micros(_ date: Date) -> Int64 {
-        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        guard value.isFinite else { return value > 0 ? .max : .min }
-        if value >= 9.2e18 { return .max }
-        if value <= -9.2e18 { return .min }
-        return Int64(value)
-    }
+    static func micros(_ date: Date) -> Int64 { date.microsecondsSince1970 }
 
     static func date(_ micros: Int64) -> Date {
         Date(timeIntervalSince1970: Double(micros) / 1_000_000)

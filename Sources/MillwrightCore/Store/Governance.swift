@@ -61,7 +61,7 @@ public struct AuditEntry: Sendable, Hashable {
     public static func chainedText(seq: Int64, draft: AuditDraft, previousHash: String) -> String {
         var members: [String: JSONValue] = [
             "seq": .number(String(seq)),
-            "at_us": .number(String(Int64(min(max((draft.at.timeIntervalSince1970 * 1_000_000).rounded(), -9.2e18), 9.2e18)))),
+            "at_us": .number(String(draft.at.microsecondsSince1970)),
             "actor": .string(draft.actor),
             "action": .string(draft.action),
             "target": .string(draft.target),
@@ -110,5 +110,18 @@ public enum AuditVerification: Sendable, Equatable, CustomStringConvertible {
             expectedSeq += 1
         }
         return .intact(entries: entries.count, head: previous)
+    }
+}
+
+extension Date {
+    /// Microseconds since 1970, saturating: a date beyond what Int64 microseconds hold (year ±292,000)
+    /// becomes the largest or smallest value instead of trapping. Stores and the audit chain use this one
+    /// conversion, so what is hashed is exactly what is stored.
+    public var microsecondsSince1970: Int64 {
+        let value = (timeIntervalSince1970 * 1_000_000).rounded()
+        guard value.isFinite else { return value > 0 ? .max : .min }
+        if value >= 9.2e18 { return .max }
+        if value <= -9.2e18 { return .min }
+        return Int64(value)
     }
 }
