@@ -65,6 +65,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Odoo connector: JSON-2 / JSON-RPC client and the typed manufacturing operations.
+        .target(
+            name: "MillwrightOdoo",
+            dependencies: [
+                "MillwrightCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MillwrightServer",
             dependencies: [
@@ -72,6 +85,7 @@ let package = Package(
                 "MillwrightSQLite",
                 "MillwrightEngine",
                 "MillwrightAPI",
+                "MillwrightOdoo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,6 +99,7 @@ let package = Package(
             name: "millwright",
             dependencies: [
                 "MillwrightServer",
+                "MillwrightOdoo",
                 "MillwrightAPI",
                 "MillwrightCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MillwrightAPI
 import MillwrightCore
+import MillwrightOdoo
 import Yams
 
 /// Everything `millwright serve` can be told, with its defaults.
@@ -16,6 +17,8 @@ public struct MillwrightConfiguration: Sendable {
     public var commitMaxBatchEvents = 2_000
     public var api = APIConfiguration()
     public var logLevel: Logger.Level = .info
+    /// The Odoo connection; `nil` when no Odoo is configured.
+    public var odoo: OdooConfiguration?
 
     public init() {}
 
@@ -56,7 +59,7 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "odoo"])
         if let server = top["server"] {
             let m = try r.mapping(server, keys: ["host", "port"])
             if let v = m["host"] { host = try r.string(v) }
@@ -81,6 +84,34 @@ extension MillwrightConfiguration {
             let m = try r.mapping(log, keys: ["level"])
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }
         }
+        if let node = top["odoo"] { try applyOdoo(node, r) }
+    }
+
+    private mutating func applyOdoo(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) {
+        let m = try r.mapping(node, keys: [
+            "url", "database", "login", "api_key", "protocol", "max_concurrent_calls", "calls_per_second", "timeout_seconds",
+            "stock_location", "quarantine_location", "units",
+        ])
+        var o = odoo ?? OdooConfiguration()
+        if let v = m["url"] { o.url = try r.string(v) }
+        if let v = m["database"] { o.database = try r.string(v) }
+        if let v = m["login"] { o.login = try r.string(v) }
+        if let v = m["api_key"] {
+            do { o.apiKey = try SecretReference(parsing: try r.string(v)) } catch let e as SecretError { throw r.error(v, "api_key: \(e.description)") } catch { throw r.error(v, "\(error)") }
+        }
+        if let v = m["protocol"] { o.preferredProtocol = try r.choice(v, OdooProtocol.self) }
+        if let v = m["max_concurrent_calls"] { o.maxConcurrentCalls = try r.int(v, in: 1...64) }
+        if let v = m["calls_per_second"] { o.callsPerSecond = Double(try r.int(v, in: 0...100_000)) }
+        if let v = m["timeout_seconds"] { o.timeoutSeconds = try r.int(v, in: 1...3_600) }
+        if let v = m["stock_location"] { o.stockLocation = try r.string(v) }
+        if let v = m["quarantine_location"] { o.quarantineLocation = try r.string(v) }
+        if let v = m["units"] {
+            guard case .mapping(let units) = v else { throw r.error(v, "expected a mapping of UN/ECE unit codes to Odoo unit names, e.g. BX: Box of 10") }
+            for (key, value) in units {
+                o.unitNames[try r.string(key)] = [try r.string(value)]
+            }
+        }
+        odoo = o
     }
 
     /// Applies `MILLWRIGHT_*` environment variables.
@@ -101,6 +132,16 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
+        let odooVariables = ["MILLWRIGHT_ODOO_URL", "MILLWRIGHT_ODOO_DB", "MILLWRIGHT_ODOO_LOGIN", "MILLWRIGHT_ODOO_API_KEY"]
+        if odooVariables.contains(where: { environment[$0] != nil }) {
+            var o = odoo ?? OdooConfiguration()
+            if let v = try value("MILLWRIGHT_ODOO_URL", { $0.isEmpty ? nil : $0 }, "an http(s) URL") { o.url = v }
+            if let v = try value("MILLWRIGHT_ODOO_DB", { $0.isEmpty ? nil : $0 }, "a database name") { o.database = v }
+            if let v = try value("MILLWRIGHT_ODOO_LOGIN", { $0.isEmpty ? nil : $0 }, "a login") { o.login = v }
+            // The variable holds the key itself; the configuration keeps only the reference to it.
+            if environment["MILLWRIGHT_ODOO_API_KEY"] != nil { o.apiKey = .environment("MILLWRIGHT_ODOO_API_KEY") }
+            odoo = o
+        }
     }
 
     static func yamlError(_ error: YamlError, file: String) -> ConfigurationError {
@@ -188,5 +229,42 @@ struct YAMLReader {
             previous = current
         }
         return previous[b.count]
+    }
+}
+
+/// The `odoo:` section. The API key is a reference (`env:NAME`, `file:PATH`), resolved when connecting.
+public struct OdooConfiguration: Sendable {
+    public var url = ""
+    public var database = ""
+    public var login = ""
+    public var apiKey: SecretReference?
+    public var preferredProtocol: OdooProtocol?
+    public var maxConcurrentCalls = 2
+    public var callsPerSecond: Double = 50
+    public var timeoutSeconds = 125
+    public var stockLocation = "WH/Stock"
+    public var quarantineLocation = "WH/Quarantine"
+    public var unitNames = OdooUnits.standardNames
+
+    public init() {}
+
+    /// Checks that everything needed is there and resolves the key. Errors name the setting to fix.
+    public func settings(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> OdooSettings {
+        var missing: [String] = []
+        if url.isEmpty { missing.append("odoo.url (MILLWRIGHT_ODOO_URL)") }
+        if database.isEmpty { missing.append("odoo.database (MILLWRIGHT_ODOO_DB)") }
+        if login.isEmpty { missing.append("odoo.login (MILLWRIGHT_ODOO_LOGIN)") }
+        if apiKey == nil { missing.append("odoo.api_key (MILLWRIGHT_ODOO_API_KEY)") }
+        guard missing.isEmpty, let apiKey else {
+            throw ConfigurationError(file: "configuration", message: "Odoo is not fully configured; missing: " + missing.joined(separator: ", "))
+        }
+        let key: String
+        do { key = try apiKey.resolve(environment: environment) } catch {
+            throw ConfigurationError(file: "configuration", message: "odoo.api_key: \(error.description)")
+        }
+        return OdooSettings(
+            url: url, database: database, login: login, apiKey: key, preferredProtocol: preferredProtocol,
+            maxConcurrentCalls: maxConcurrentCalls, callsPerSecond: callsPerSecond > 0 ? callsPerSecond : nil,
+            callTimeout: .seconds(timeoutSeconds))
     }
 }

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MillwrightCore
+import MillwrightOdoo
+import MillwrightServer
+
+struct Odoo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Diagnose the Odoo connection.",
+        discussion: """
+            The connection comes from the odoo: section of --config and the MILLWRIGHT_ODOO_URL, \
+            MILLWRIGHT_ODOO_DB, MILLWRIGHT_ODOO_LOGIN and MILLWRIGHT_ODOO_API_KEY environment variables.
+            """,
+        subcommands: [Check.self, Call.self]
+    )
+
+    struct ConnectionOptions: ParsableArguments {
+        @Option(help: "YAML configuration file with an odoo: section (see docs/configuration.md).")
+        var config: String?
+
+        func connect() async throws -> OdooClient {
+            var configuration = MillwrightConfiguration()
+            let settings: OdooSettings
+            do throws(ConfigurationError) {
+                if let config {
+                    guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                        throw ConfigurationError(file: config, message: "cannot read the file")
+                    }
+                    try configuration.apply(yaml: text, file: config)
+                }
+                try configuration.apply(environment: ProcessInfo.processInfo.environment)
+                guard let odoo = configuration.odoo else {
+                    throw ConfigurationError(file: config ?? "environment", message: "no Odoo configured: set MILLWRIGHT_ODOO_URL, _DB, _LOGIN, _API_KEY or an odoo: section")
+                }
+                settings = try odoo.settings()
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            do {
+                return try await OdooClient.connect(settings, logger: Logger(label: "millwright.odoo", factory: { _ in SwiftLogNoOpLogHandler() }))
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(3)
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Connect, print version, protocol and user, and check every access right the operations need.",
+            discussion: "Exit status: 0 all rights present, 1 rights missing, 2 configuration error, 3 cannot connect or log in."
+        )
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let client = try await connection.connect()
+            defer { Task { await client.shutdown() } }
+            let settings = client.settings
+            print("Odoo       \(client.version) at \(settings.url), database \(settings.database)")
+            print("protocol   \(client.protocolKind.rawValue)")
+            var user = "\(settings.login) (uid \(client.uid))"
+            if let record = try? await client.read("res.users", [client.uid], fields: ["name"]).first, let name = record.string("name") {
+                user = "\(settings.login) = \(name) (uid \(client.uid))"
+            }
+            print("user       \(user)")
+            print("")
+            let report = try await OdooAccessCheck.run(client)
+            print(report.table)
+            if report.gaps.isEmpty {
+                print("\nEvery right the operations need is present.")
+            } else {
+                print("\nMissing rights, and how to fix them:")
+                for gap in report.gaps { print("  - \(gap)") }
+                await client.shutdown()
+                throw ExitCode(1)
+            }
+            await client.shutdown()
+        }
+    }
+
+    struct Call: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call one model method and print Odoo's answer (for diagnosis).",
+            discussion: """
+                ARGUMENTS is a JSON object of keyword arguments, as JSON-2 takes them: \
+                millwright odoo call mrp.production search_read '{"domain":[["state","=","confirmed"]],"fields":["name"],"limit":5}'. \
+                "ids" and "context" are passed as such on both protocols.
+                """
+        )
+        @Argument(help: "Model, e.g. mrp.production.") var model: String
+        @Argument(help: "Method, e.g. search_read.") var method: String
+        @Argument(help: "Keyword arguments as a JSON object (default {}), or - to read them from stdin.") var arguments: String = "{}"
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let text = arguments == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : arguments
+            let parsed: JSONValue
+            do { parsed = try JSONParser().parse(text) } catch {
+                FileHandle.standardError.write(Data("error: ARGUMENTS is not JSON: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            guard var kwargs = parsed.objectValue else {
+                FileHandle.standardError.write(Data("error: ARGUMENTS must be a JSON object of keyword arguments\n".utf8))
+                throw ExitCode(2)
+            }
+            var ids: [Int]?
+            if let value = kwargs.removeValue(forKey: "ids") {
+                guard let list = value.arrayValue, case let numbers = list.compactMap({ if case .number(let n) = $0 { Int(n) } else { nil } }), numbers.count == list.count else {
+                    FileHandle.standardError.write(Data("error: \"ids\" must be a list of record ids\n".utf8))
+                    throw ExitCode(2)
+                }
+                ids = numbers
+            }
+            let context = kwargs.removeValue(forKey: "context")?.objectValue ?? [:]
+            let client = try await connection.connect()
+            do {
+                let result = try await client.call(OdooCall(model, method, ids: ids, kwargs, context: context))
+                print(result.canonicalText)
+                await client.shutdown()
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                await client.shutdown()
+                throw ExitCode(1)
+            }
+        }
+    }
+}
