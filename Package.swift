@@ -141,6 +141,16 @@ let package = Package(
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         .testTarget(
+            name: "MillwrightOdooTests",
+            dependencies: [
+                "MillwrightOdoo",
+                "MillwrightCore",
+                "MillwrightTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .testTarget(
             name: "MillwrightAPITests",
             dependencies: [
                 "MillwrightAPI",

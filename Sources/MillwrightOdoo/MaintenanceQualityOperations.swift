@@ -84,7 +84,7 @@ extension OdooOperations {
                 if existing != nil || quantity > 0 {
                     let result = try await transfer(product: product, amount: quantity, from: from, to: quarantineLocation, lot: lot, origin: marker)
                     records["picking"] = result.records["picking"]
-                    done.append(result.effect == .applied ? "lot \(lot.rawValue) moved to \(quarantineLocation.rawValue)" : "lot \(lot.rawValue) already in quarantine")
+                    if result.effect == .applied { done.append("lot \(lot.rawValue) moved to \(quarantineLocation.rawValue)") }
                 }
                 if orderID == nil {
                     orderID = try await client.searchRead("mrp.production", [.leaf("lot_producing_ids", "in", .ints([lotID]))], fields: ["name"], order: "id desc", limit: 1).first?.id

@@ -151,6 +151,15 @@ extension OdooOperations {
         ]
         if let consumed = event.consumed, !consumed.isEmpty {
             plan["moves"] = try await planConsumption(order: order, lines: consumed.map { ConsumptionLine(product: $0.product, quantity: $0.quantity, uom: $0.uom, lot: $0.lot) }, replace: true)
+        } else {
+            // Consumption recorded earlier (picked moves) is what gets posted: set_qty_producing would
+            // reset it to the BoM's quantities, so it is kept in the plan and written back afterwards.
+            let moveIDs = try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+            let picked = try await client.read("stock.move", moveIDs, fields: ["quantity", "picked", "state"])
+                .filter { $0.bool("picked") && $0.string("state") != "done" && $0.string("state") != "cancel" }
+            if !picked.isEmpty {
+                plan["moves"] = .array(picked.map { .object(["move": .int($0.id), "quantity": .decimal($0.decimal("quantity") ?? 0)]) })
+            }
         }
         return .object(plan)
     }
