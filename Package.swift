@@ -121,6 +121,8 @@ let package = Package(
         .executableTarget(
             name: "MillwrightBench",
             dependencies: [
+                "MillwrightCore",
+                "MillwrightOdoo",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

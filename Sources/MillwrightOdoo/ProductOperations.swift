@@ -14,11 +14,12 @@ extension OdooOperations {
     }
 
     /// Creates or updates products by `default_code`, many per call. Idempotent through external ids
-    /// (`ir.model.data`, module `millwright`): products that exist without one are bound first (so `load`
-    /// never duplicates them), then one `product.product/load` per batch creates the new ones and updates
-    /// the others in place. Unit and tracking are set on creation only: Odoo refuses to change them on
-    /// products with stock moves. Returns each product's id, or the reason it failed; a bad row does not
-    /// stop the others (`load` is all-or-nothing, so failed rows are taken out and the rest sent again).
+    /// (`ir.model.data`, module `millwright`): products that exist without one are bound first (so nothing
+    /// is ever duplicated), new ones are made with one `create` per 300 and bound, existing ones are read
+    /// and only those that differ are written (`load`, one call per 300). Unit and tracking are set on
+    /// creation only: Odoo refuses to change them on products with stock moves. Returns each product's id,
+    /// or the reason it failed; a bad row does not stop the others (`load` names it, it is taken out and
+    /// the rest sent again).
     public func upsertProducts(_ products: [ProductUpserted]) async throws(OdooError) -> [ProductReference: Result<Int, OdooError>] {
         var results: [ProductReference: Result<Int, OdooError>] = [:]
         var latest: [ProductReference: ProductUpserted] = [:]
@@ -69,32 +70,94 @@ extension OdooOperations {
                 }
             }
         }
-        // 3. One load for new products (with unit and tracking), one for existing ones (without).
+        // 3. New products: one `create` per 300 (the fastest write Odoo has), then their external ids.
+        //    A crash between the two leaves products without external ids: step 2 binds them on the re-run.
+        //    If Odoo refuses a batch, `load` names the bad rows; the others still land.
         let pending = order.filter { results[$0] == nil }
         let units = try await self.units()
-        var fresh: [(ProductReference, [JSONValue])] = []
-        var existing: [(ProductReference, [JSONValue])] = []
+        var fresh: [(ProductReference, [String: JSONValue])] = []
+        var existing: [ProductReference] = []
         for reference in pending {
             guard let p = latest[reference], let name = names[reference] else { continue }
-            let xmlid = JSONValue.string("millwright." + name)
-            let (type, storable) = Self.odooType(p.type)
-            var row: [JSONValue] = [xmlid, .string(p.name), .string(reference.rawValue), .string(type), .string(storable ? "1" : "0"), .string(p.barcode ?? "")]
-            if bound[name] == nil {
-                let unit: OdooUnit
-                do { unit = try units.unit(for: p.uom) } catch {
-                    results[reference] = .failure(error)
-                    continue
+            if bound[name] != nil {
+                existing.append(reference)
+                continue
+            }
+            let unit: OdooUnit
+            do { unit = try units.unit(for: p.uom) } catch {
+                results[reference] = .failure(error)
+                continue
+            }
+            var vals = Self.productVals(p)
+            vals["uom_id"] = .int(unit.id)
+            vals["tracking"] = .string(p.tracking?.rawValue ?? "none")
+            fresh.append((reference, vals))
+        }
+        for chunk in fresh.chunked(300) {
+            let ids: [Int]
+            do {
+                ids = try await client.create("product.product", chunk.map(\.1))
+            } catch where error.kind == .validation || error.kind == .badRequest || error.kind == .userError {
+                try await load(
+                    chunk.map { reference, vals in (reference, [.string("millwright." + (names[reference] ?? ""))] + Self.loadRow(vals, withCreationFields: true)) },
+                    fields: Self.loadFields + ["uom_id/.id", "tracking"], into: &results)
+                continue
+            }
+            _ = try await client.create("ir.model.data", zip(chunk, ids).map { entry, id in
+                ["module": "millwright", "name": .string(names[entry.0] ?? ""), "model": "product.product", "res_id": .int(id), "noupdate": false]
+            })
+            for (entry, id) in zip(chunk, ids) { results[entry.0] = .success(id) }
+        }
+        // 4. Existing products: read them, and write only those that differ (a replayed batch costs one read).
+        var changed: [(ProductReference, [JSONValue])] = []
+        for chunk in existing.chunked(400) {
+            let ids = chunk.compactMap { bound[names[$0] ?? ""] }
+            let current = try await client.read("product.product", ids, fields: ["name", "default_code", "type", "is_storable", "barcode"], context: ["active_test": false])
+            let byID = Dictionary(current.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for reference in chunk {
+                guard let id = bound[names[reference] ?? ""], let p = latest[reference] else { continue }
+                let vals = Self.productVals(p)
+                if let record = byID[id], Self.matches(record, vals) {
+                    results[reference] = .success(id)
+                } else {
+                    changed.append((reference, [.string("millwright." + (names[reference] ?? ""))] + Self.loadRow(vals, withCreationFields: false)))
                 }
-                row += [.string(String(unit.id)), .string(p.tracking?.rawValue ?? "none")]
-                fresh.append((reference, row))
-            } else {
-                existing.append((reference, row))
             }
         }
-        let common = ["id", "name", "default_code", "type", "is_storable", "barcode"]
-        try await load(fresh, fields: common + ["uom_id/.id", "tracking"], into: &results)
-        try await load(existing, fields: common, into: &results)
+        try await load(changed, fields: Self.loadFields, into: &results)
         return results
+    }
+
+    static let loadFields = ["id", "name", "default_code", "type", "is_storable", "barcode"]
+
+    static func productVals(_ p: ProductUpserted) -> [String: JSONValue] {
+        let (type, storable) = odooType(p.type)
+        return [
+            "name": .string(p.name), "default_code": .string(p.product.rawValue), "type": .string(type), "is_storable": .bool(storable),
+            "barcode": p.barcode.map(JSONValue.string) ?? false,
+        ]
+    }
+
+    static func loadRow(_ vals: [String: JSONValue], withCreationFields: Bool) -> [JSONValue] {
+        func text(_ v: JSONValue?) -> JSONValue {
+            switch v {
+            case .string(let s)?: .string(s)
+            case .bool(let b)?: .string(b ? "1" : "")
+            case .number(let n)?: .string(n)
+            default: .string("")
+            }
+        }
+        var row = ["name", "default_code", "type"].map { text(vals[$0]) }
+        row.append(.string(vals["is_storable"]?.boolValue == true ? "1" : "0"))
+        row.append(text(vals["barcode"]))
+        if withCreationFields { row += [text(vals["uom_id"]), text(vals["tracking"])] }
+        return row
+    }
+
+    static func matches(_ record: OdooRecord, _ vals: [String: JSONValue]) -> Bool {
+        record.string("name") == vals["name"]?.stringValue && record.string("default_code") == vals["default_code"]?.stringValue
+            && record.string("type") == vals["type"]?.stringValue && record.bool("is_storable") == (vals["is_storable"]?.boolValue ?? false)
+            && (record.string("barcode") ?? "") == (vals["barcode"]?.stringValue ?? "")
     }
 
     static func odooType(_ kind: ProductUpserted.Kind?) -> (String, Bool) {
