@@ -4,7 +4,6 @@ import Logging
 import MillwrightCore
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// How to reach one Odoo database. The API key is resolved from its reference before this is built.
 public struct OdooSettings: Sendable {
@@ -21,14 +20,13 @@ public struct OdooSettings: Sendable {
     public var burst: Int?
     /// Per call. Odoo kills a worker after `limit_time_real` (120 s by default).
     public var callTimeout: Duration
-    public var connectTimeout: Duration
     /// Attempts for calls that are safe to repeat (reads, and any call Odoo rolled back on a conflict).
     public var maxAttempts: Int
 
     public init(
         url: String, database: String, login: String, apiKey: String, preferredProtocol: OdooProtocol? = nil,
         maxConcurrentCalls: Int = 2, callsPerSecond: Double? = 50, burst: Int? = nil,
-        callTimeout: Duration = .seconds(125), connectTimeout: Duration = .seconds(5), maxAttempts: Int = 4
+        callTimeout: Duration = .seconds(125), maxAttempts: Int = 4
     ) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.database = database
@@ -39,7 +37,6 @@ public struct OdooSettings: Sendable {
         self.callsPerSecond = callsPerSecond
         self.burst = burst
         self.callTimeout = callTimeout
-        self.connectTimeout = connectTimeout
         self.maxAttempts = maxAttempts
     }
 }
@@ -74,18 +71,10 @@ public final class OdooClient: Sendable {
         guard let parsed = URL(string: settings.url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
             throw OdooError(.unexpectedAnswer, "odoo.url '\(settings.url)' is not an http(s) URL such as http://odoo.plant.local:8069")
         }
-        let owns = httpClient == nil
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .init(settings.connectTimeout)
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, settings.maxConcurrentCalls)
-        let http = httpClient ?? HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        do {
-            let client = try await handshake(settings, http: http, owns: owns, logger: logger)
-            return client
-        } catch {
-            if owns { try? await http.shutdown() }
-            throw error
-        }
+        // The process-wide client needs no shutdown, so an error path can never leak or trap on one;
+        // calls per Odoo are bounded by the throttle, not by the pool.
+        let http = httpClient ?? HTTPClient.shared
+        return try await handshake(settings, http: http, owns: false, logger: logger)
     }
 
     private static func handshake(_ settings: OdooSettings, http: HTTPClient, owns: Bool, logger: Logger) async throws(OdooError) -> OdooClient {

@@ -169,7 +169,9 @@ struct JSONRPCTransport: OdooTransport {
     func execute(_ call: OdooCall, timeout: Duration) async throws(OdooError) -> JSONValue {
         var kwargs = call.arguments
         if !call.context.isEmpty { kwargs["context"] = .object(call.context) }
-        let args: [JSONValue] = call.ids.map { [.array($0.map { .number(String($0)) })] } ?? []
+        var args: [JSONValue] = call.ids.map { [.array($0.map { .number(String($0)) })] } ?? []
+        // Odoo's call_kw reads create's values from args[0] to shape its answer: they cannot be a kwarg.
+        if call.method == "create", let values = kwargs.removeValue(forKey: "vals_list") { args.append(values) }
         return try await Self.rpc(
             http, service: "object", method: "execute_kw",
             args: [.string(http.database), .number(String(uid)), .string(apiKey), .string(call.model), .string(call.method), .array(args), .object(kwargs)],
@@ -189,9 +191,10 @@ struct JSONRPCTransport: OdooTransport {
             let data = error["data"] ?? error
             throw OdooError.fromOdooPayload(data, httpStatus: nil, call: call, login: login)
         }
-        guard let result = value["result"] else {
-            throw OdooError(.unexpectedAnswer, "Odoo's JSON-RPC answer has neither result nor error", call: call)
+        guard value.objectValue != nil else {
+            throw OdooError(.unexpectedAnswer, "Odoo's JSON-RPC answer is \(value.kindDescription), not an object", call: call)
         }
-        return result
+        // Odoo leaves `result` out when the method returned None.
+        return value["result"] ?? .null
     }
 }

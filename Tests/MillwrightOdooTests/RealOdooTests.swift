@@ -50,13 +50,15 @@ struct RealOdooTests {
         await #expect { try await OdooClient.connect(settings) } throws: { ($0 as? OdooError)?.kind == .authentication }
     }
 
-    @Test func operations() async throws {
-        let client = try await RealOdoo.connect()
+    @Test("every operation, twice, verified by reading Odoo back", arguments: [OdooProtocol.json2, .jsonrpc])
+    func operations(kind: OdooProtocol) async throws {
+        let client = try await RealOdoo.connect(kind)
         let s = Scenarios(client)
         try await s.productUpsert()
         try await s.lotUpsert()
         try await s.partialThenFinal()
         let produced = try await s.lotCompletionWithConsumption()
+        try await s.serialCompletion()
         try await s.scrapCountMove()
         let equipment = try #require(try await client.searchRead("maintenance.equipment", [], fields: ["name"], limit: 1).first?.string("name"))
         _ = equipment

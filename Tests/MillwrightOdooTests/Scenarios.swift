@@ -144,6 +144,28 @@ struct Scenarios {
         return (lot, lotOrder.name)
     }
 
+    /// Serial numbers: one per unit, created on the fly; a partial completion with 2 of 3 serials.
+    func serialCompletion() async throws {
+        try await stock("FURN_7023", 100)
+        let order = try await makeOrder("FURN_8522", quantity: 3)
+        _ = try await ops.confirmOrder(OrderReference(rawValue: order.name))
+        let serials = ["SN-\(run)-1", "SN-\(run)-2"]
+        let event = try decode(ProductionCompleted.self, [
+            "order": .string(order.name), "quantity": 2, "uom": "H87",
+            "lots": .array(serials.map { ["lot": .string($0), "quantity": 1] }),
+        ])
+        #expect(try await ops.postCompletion(event, key: "serial-\(run)").effect == .applied)
+        #expect(try await ops.postCompletion(event, key: "serial-\(run)").effect == .alreadyApplied)
+        for serial in serials {
+            #expect(try await ops.onHand(product: ProductReference(rawValue: "FURN_8522"), lot: LotReference(rawValue: serial)).quantity == 1)
+        }
+        let chain = try await ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
+        #expect(chain.count == 2)
+        // Two serials for three units is refused before anything is written.
+        let wrong = try decode(ProductionCompleted.self, ["order": .string(order.name), "quantity": 1, "uom": "H87", "lots": .array(serials.map { ["lot": .string($0), "quantity": 1] })])
+        await #expect { try await ops.postCompletion(wrong, key: "serial-\(run)-wrong") } throws: { ($0 as? OdooError)?.kind == .dataProblem }
+    }
+
     func scrapCountMove() async throws {
         try await stock("FURN_7111", 100)
         let scrap = try decode(ScrapReported.self, ["product": "FURN_7111", "quantity": 2, "uom": "H87", "reason": "dropped"])
