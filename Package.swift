@@ -143,6 +143,18 @@ let package = Package(
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         .testTarget(
+            name: "MillwrightEngineTests",
+            dependencies: [
+                "MillwrightEngine",
+                "MillwrightSQLite",
+                "MillwrightCore",
+                "MillwrightTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .testTarget(
             name: "MillwrightOdooTests",
             dependencies: [
                 "MillwrightOdoo",

@@ -100,6 +100,7 @@ public final class SQLiteStore: Store {
                 );
                 """)
         }
+        registerDeliveryMigration(&migrator)
         return migrator
     }
 

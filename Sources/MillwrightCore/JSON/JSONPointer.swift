@@ -1,3 +1,5 @@
+import Foundation
+
 /// An RFC 6901 JSON pointer, built up one token at a time (`/data/consumed/0/uom`).
 public struct JSONPointer: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     public private(set) var rawValue: String
@@ -42,4 +44,34 @@ public struct FieldError: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var description: String { "\(pointer.isEmpty ? "/" : pointer): \(detail)" }
+}
+
+extension JSONPointer {
+    /// The reference tokens (RFC 6901), unescaped; `nil` when the text is not a pointer.
+    public var tokens: [String]? {
+        if rawValue.isEmpty { return [] }
+        guard rawValue.hasPrefix("/") else { return nil }
+        return rawValue.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        }
+    }
+
+    /// The value this pointer designates in `document`, or `nil`.
+    public func resolve(in document: JSONValue) -> JSONValue? {
+        guard let tokens else { return nil }
+        var current = document
+        for token in tokens {
+            switch current {
+            case .object(let members):
+                guard let next = members[token] else { return nil }
+                current = next
+            case .array(let items):
+                guard let index = Int(token), items.indices.contains(index) else { return nil }
+                current = items[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
 }

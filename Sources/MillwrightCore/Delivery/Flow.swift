@@ -1,0 +1,94 @@
+import Foundation
+
+/// A flow: which events (`match`), to which sink operation, with which retry policy, ordering and priority.
+/// Loaded from `flows/*.yaml` (see docs/flows.md); the built-in Odoo flows are defined the same way.
+public struct Flow: Sendable, Hashable {
+    public enum Priority: String, Sendable, CaseIterable, Comparable {
+        case critical, normal, bulk
+        public var rank: Int {
+            switch self {
+            case .critical: 0
+            case .normal: 1
+            case .bulk: 2
+            }
+        }
+        public static func < (a: Priority, b: Priority) -> Bool { a.rank < b.rank }
+    }
+
+    /// Where a delivery's partition (its ordering key) comes from.
+    public enum Partition: Sendable, Hashable {
+        /// The event's `partitionkey` extension, else its `subject`, else its source and id (no ordering).
+        case event
+        /// A JSON pointer into the event (`/data/order`).
+        case pointer(String)
+    }
+
+    public var name: String
+    public var description: String
+    /// Event types; `*` matches any run of characters (`mfg.production.*`).
+    public var types: [String]
+    /// Sources; empty = any. `*` as in `types`.
+    public var sources: [String]
+    public var sink: String
+    public var operation: String
+    public var retry: RetryPolicy
+    public var partition: Partition
+    public var priority: Priority
+    /// Target latency from acknowledgement to done.
+    public var sla: TimeInterval?
+    public var enabled: Bool
+
+    public init(
+        name: String, description: String = "", types: [String], sources: [String] = [], sink: String, operation: String,
+        retry: RetryPolicy = RetryPolicy(), partition: Partition = .event, priority: Priority = .normal, sla: TimeInterval? = nil,
+        enabled: Bool = true
+    ) {
+        self.name = name
+        self.description = description
+        self.types = types
+        self.sources = sources
+        self.sink = sink
+        self.operation = operation
+        self.retry = retry
+        self.partition = partition
+        self.priority = priority
+        self.sla = sla
+        self.enabled = enabled
+    }
+
+    public func matches(type: String, source: String) -> Bool {
+        enabled && types.contains { Self.glob($0, type) } && (sources.isEmpty || sources.contains { Self.glob($0, source) })
+    }
+
+    /// `*` matches any run of characters; everything else literally.
+    public static func glob(_ pattern: String, _ text: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 1 { return pattern == text }
+        var rest = Substring(text)
+        guard let first = parts.first, rest.hasPrefix(first) else { return false }
+        rest = rest.dropFirst(first.count)
+        for (index, part) in parts.enumerated().dropFirst() {
+            if index == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            guard !part.isEmpty else { continue }
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return true
+    }
+
+    /// The partition of one event under this flow.
+    public func partition(of envelope: JSONValue, seq: Int64) -> String {
+        switch partition {
+        case .event:
+            if let key = envelope["partitionkey"]?.stringValue, !key.isEmpty { return key }
+            if let subject = envelope["subject"]?.stringValue, !subject.isEmpty { return subject }
+            return "seq:\(seq)"
+        case .pointer(let pointer):
+            if let value = JSONPointer(rawValue: pointer).resolve(in: envelope) {
+                if let s = value.stringValue { return s }
+                return value.canonicalText
+            }
+            return "seq:\(seq)"
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import Metrics
+import MillwrightCore
+import ServiceLifecycle
+import Synchronization
+
+/// A wake-up signal for one waiter: rings while nobody waits count as one.
+public final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func ring() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter {
+                s.waiter = nil
+                return w
+            }
+            s.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    private func release() {
+        state.withLock { s -> CheckedContinuation<Void, Never>? in
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume()
+    }
+
+    /// Returns when rung, after `timeout`, or when the task is cancelled.
+    func wait(timeout: Duration) async {
+        if state.withLock({ s in defer { s.rung = false }; return s.rung }) { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let early = self.state.withLock { s -> Bool in
+                        if s.rung {
+                            s.rung = false
+                            return true
+                        }
+                        s.waiter = continuation
+                        return false
+                    }
+                    if early { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.release()
+            }
+            await group.next()
+            group.cancelAll()
+            release()
+        }
+    }
+}
+
+/// Routes acknowledged events to flows: one delivery per (event, matching flow), created in the same
+/// transaction that moves the router's cursor, so a crash neither loses nor doubles a route.
+public final class DeliveryRouter: Service, Sendable {
+    let store: any Store & DeliveryStore
+    let flows: [Flow]
+    let now: @Sendable () -> Date
+    let logger: Logger
+    public let doorbell: Doorbell
+    let pollInterval: Duration
+
+    public init(store: any Store & DeliveryStore, flows: [Flow], now: @escaping @Sendable () -> Date = { Date() }, doorbell: Doorbell = Doorbell(), pollInterval: Duration = .seconds(1), logger: Logger) {
+        self.store = store
+        self.flows = flows
+        self.now = now
+        self.logger = logger
+        self.doorbell = doorbell
+        self.pollInterval = pollInterval
+    }
+
+    /// Routes up to `batch` events after the cursor. Returns how many events it looked at.
+    @discardableResult
+    public func routeOnce(batch: Int = 500) async throws -> Int {
+        let cursor = try await store.routerCursor()
+        var query = EventQuery()
+        query.after = cursor
+        query.limit = batch
+        let events = try await store.events(query)
+        guard let last = events.last else { return 0 }
+        var deliveries: [NewDelivery] = []
+        for event in events {
+            let matching = flows.filter { $0.matches(type: event.type, source: event.source) }
+            guard !matching.isEmpty else { continue }
+            let envelope = (try? JSONParser().parse(event.envelope)) ?? .null
+            for flow in matching {
+                deliveries.append(NewDelivery(flow: flow.name, eventSeq: event.seq, partition: flow.partition(of: envelope, seq: event.seq), priority: flow.priority.rank))
+            }
+        }
+        try await store.enqueue(deliveries, cursor: last.seq, at: now())
+        if !deliveries.isEmpty {
+            logger.debug("routed", metadata: ["mw.events": "\(events.count)", "mw.deliveries": "\(deliveries.count)", "mw.cursor": "\(last.seq)"])
+        }
+        return events.count
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if try await routeOnce() > 0 { continue }
+            } catch {
+                logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
+            }
+            await doorbell.wait(timeout: pollInterval)
+        }
+    }
+}
+
+/// Claims due deliveries (of some flows, e.g. one priority) and runs them through their sink: done,
+/// retry at now + backoff, or dead letter. Every attempt is recorded with its duration and error.
+public final class DeliveryWorker: Service, Sendable {
+    let store: any Store & DeliveryStore
+    let flows: [String: Flow]
+    let sinks: [String: any Sink]
+    let owner: String
+    let concurrency: Int
+    let lease: TimeInterval
+    let now: @Sendable () -> Date
+    let random: @Sendable () -> Double
+    let logger: Logger
+    let metrics: any MetricsFactory
+    public let doorbell: Doorbell
+    let pollInterval: Duration
+
+    public init(
+        store: any Store & DeliveryStore, flows: [Flow], sinks: [any Sink], owner: String, concurrency: Int = 4, lease: TimeInterval = 300,
+        now: @escaping @Sendable () -> Date = { Date() }, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+        doorbell: Doorbell = Doorbell(), pollInterval: Duration = .milliseconds(500), metricsFactory: any MetricsFactory, logger: Logger
+    ) {
+        self.store = store
+        self.flows = Dictionary(flows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.sinks = Dictionary(sinks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.owner = owner
+        self.concurrency = max(1, concurrency)
+        self.lease = lease
+        self.now = now
+        self.random = random
+        self.doorbell = doorbell
+        self.pollInterval = pollInterval
+        self.metrics = metricsFactory
+        self.logger = logger
+    }
+
+    /// Claims and runs one round of deliveries. Returns how many it ran.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let claimed = try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency, flows: Set(flows.keys))
+        guard !claimed.isEmpty else { return 0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for delivery in claimed {
+                group.addTask { try await self.run(delivery) }
+            }
+            try await group.waitForAll()
+        }
+        return claimed.count
+    }
+
+    func run(_ delivery: Delivery) async throws {
+        let started = now()
+        let clock = ContinuousClock.now
+        var query = EventQuery()
+        query.after = delivery.eventSeq - 1
+        query.limit = 1
+        let event = try await store.events(query).first.flatMap { $0.seq == delivery.eventSeq ? $0 : nil }
+        let outcome: SinkOutcome
+        if let flow = flows[delivery.flow], let event {
+            if let sink = sinks[flow.sink] {
+                outcome = await sink.deliver(event, operation: flow.operation)
+            } else {
+                outcome = .permanent(code: "MW-FLOW-0002", message: "flow \(flow.name) sends to sink '\(flow.sink)', which is not configured")
+            }
+        } else if event == nil {
+            outcome = .permanent(code: "MW-FLOW-0003", message: "event #\(delivery.eventSeq) is no longer in the log")
+        } else {
+            outcome = .permanent(code: "MW-FLOW-0004", message: "flow '\(delivery.flow)' is no longer configured")
+        }
+        let elapsed = ContinuousClock.now - clock
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let flow = flows[delivery.flow]
+        let policy = flow?.retry ?? RetryPolicy()
+        let completion: DeliveryCompletion
+        let attempt: DeliveryAttempt
+        switch outcome {
+        case .applied(let summary), .alreadyApplied(let summary):
+            let already = { if case .alreadyApplied = outcome { true } else { false } }()
+            let result = already ? "already applied: " + summary : summary
+            completion = .done(result: result)
+            attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .done, result: result)
+        case .transient(let code, let message, let retryAfter):
+            if delivery.attempts >= policy.maxAttempts {
+                let reason = "gave up after \(delivery.attempts) attempts: \(message)"
+                completion = .dead(code: code, error: reason)
+                attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .dead, errorCode: code, error: message)
+            } else {
+                let wait = max(retryAfter ?? 0, policy.delay(afterAttempt: delivery.attempts, unit: random()))
+                completion = .retry(at: now().addingTimeInterval(wait), code: code, error: message)
+                attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .retry, errorCode: code, error: message)
+            }
+        case .permanent(let code, let message):
+            completion = .dead(code: code, error: message)
+            attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .dead, errorCode: code, error: message)
+        }
+        let kept = try await store.complete(delivery.id, owner: owner, attempt: attempt, as: completion, at: now())
+        let label = attempt.outcome.rawValue
+        Counter(label: "mw_deliveries_total", dimensions: [("flow", delivery.flow), ("outcome", label)], factory: metrics).increment()
+        if case .done = completion, let event {
+            let latency = now().timeIntervalSince(event.receivedAt)
+            Metrics.Timer(label: "mw_delivery_latency_seconds", dimensions: [("flow", delivery.flow)], factory: metrics)
+                .recordNanoseconds(Int64(max(0, latency) * 1e9))
+        }
+        var metadata: Logger.Metadata = [
+            "mw.delivery": "\(delivery.id)", "mw.flow": "\(delivery.flow)", "mw.event.seq": "\(delivery.eventSeq)",
+            "mw.attempt": "\(delivery.attempts)", "mw.outcome": "\(label)",
+        ]
+        if let code = attempt.errorCode { metadata["mw.error.code"] = "\(code)" }
+        if let error = attempt.error { metadata["mw.error"] = "\(error)" }
+        if !kept { logger.warning("lease lost: another worker took the delivery over; outcome dropped", metadata: metadata) }
+        switch attempt.outcome {
+        case .done: logger.debug("delivered", metadata: metadata)
+        case .retry: logger.notice("delivery failed, will retry", metadata: metadata)
+        case .dead: logger.warning("dead letter", metadata: metadata)
+        }
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if try await runOnce() > 0 { continue }
+            } catch {
+                logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(error)"])
+            }
+            await doorbell.wait(timeout: pollInterval)
+        }
+    }
+}

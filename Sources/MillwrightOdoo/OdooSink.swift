@@ -1,0 +1,138 @@
+import Foundation
+import MillwrightCore
+
+/// The operation journal kept in Millwright's store (`operation_journal` table), so a plan survives a
+/// crash of Millwright, not just of one call.
+public struct StoreOperationJournal: OperationJournal {
+    let store: any DeliveryStore
+
+    public init(store: any DeliveryStore) { self.store = store }
+
+    public func plan(for key: String) async throws -> JSONValue? {
+        guard let text = try await store.journalPlan(key: key) else { return nil }
+        return try JSONParser(maxDepth: 512).parse(text)
+    }
+
+    public func record(_ plan: JSONValue, for key: String) async throws {
+        try await store.recordJournalPlan(key: key, plan: plan.canonicalText, at: Date())
+    }
+}
+
+/// Odoo as a flow sink: each operation takes one canonical event type. The event's `(source, id)` is
+/// the operation's idempotency key, so a redelivery or a replay changes Odoo once.
+public struct OdooSink: Sink {
+    public let name = "odoo"
+    let operationsProvider: @Sendable () async throws(OdooError) -> OdooOperations
+    /// Equipment whose downtime opens a maintenance request (`downtime.maintenance`); empty = all.
+    public var criticalEquipment: Set<String>
+
+    /// `operations` is called for each delivery; it may connect lazily (and throw a retryable error
+    /// while Odoo is down).
+    public init(criticalEquipment: Set<String> = [], operations: @escaping @Sendable () async throws(OdooError) -> OdooOperations) {
+        self.operationsProvider = operations
+        self.criticalEquipment = criticalEquipment
+    }
+
+    public static let operationTypes: [String: String] = [
+        "product.upsert": ProductUpserted.eventType,
+        "lot.upsert": LotCreated.eventType,
+        "production.complete": ProductionCompleted.eventType,
+        "material.consume": MaterialConsumed.eventType,
+        "scrap": ScrapReported.eventType,
+        "inventory.count": InventoryCounted.eventType,
+        "stock.move": StockMoved.eventType,
+        "quality.hold": QualityHoldPlaced.eventType,
+        "quality.release": QualityHoldReleased.eventType,
+        "maintenance.request": MaintenanceRequested.eventType,
+        "downtime.maintenance": EquipmentDowntimeStarted.eventType,
+    ]
+
+    public var operations: Set<String> { Set(Self.operationTypes.keys) }
+
+    /// The built-in flows: every inbound type of the catalogue whose target is Odoo.
+    public static let builtInFlows: [Flow] = [
+        Flow(name: "odoo-product-upserted", description: "Product master data (PLM) to Odoo products", types: [ProductUpserted.eventType], sink: "odoo", operation: "product.upsert", partition: .pointer("/data/product"), priority: .bulk),
+        Flow(name: "odoo-lot-created", description: "Lots and serial numbers to Odoo", types: [LotCreated.eventType], sink: "odoo", operation: "lot.upsert", partition: .pointer("/data/lot"), priority: .normal),
+        Flow(name: "odoo-production-completed", description: "Completions (partial and final) to production orders", types: [ProductionCompleted.eventType], sink: "odoo", operation: "production.complete", partition: .pointer("/data/order"), priority: .critical, sla: 5),
+        Flow(name: "odoo-material-consumed", description: "Component consumption to production orders", types: [MaterialConsumed.eventType], sink: "odoo", operation: "material.consume", partition: .pointer("/data/order"), priority: .critical, sla: 5),
+        Flow(name: "odoo-scrap-reported", description: "Scrap to Odoo scrap orders", types: [ScrapReported.eventType], sink: "odoo", operation: "scrap", priority: .critical, sla: 10),
+        Flow(name: "odoo-inventory-counted", description: "Cycle counts to inventory adjustments", types: [InventoryCounted.eventType], sink: "odoo", operation: "inventory.count", partition: .pointer("/data/product"), priority: .normal, sla: 60),
+        Flow(name: "odoo-stock-moved", description: "Internal moves to internal transfers", types: [StockMoved.eventType], sink: "odoo", operation: "stock.move", partition: .pointer("/data/product"), priority: .normal, sla: 60),
+        Flow(name: "odoo-quality-hold-placed", description: "Quality holds: lot to quarantine, activity on the order", types: [QualityHoldPlaced.eventType], sink: "odoo", operation: "quality.hold", partition: .pointer("/data/hold"), priority: .critical, sla: 5),
+        Flow(name: "odoo-quality-hold-released", description: "Hold releases: lot back (or scrapped), activity done", types: [QualityHoldReleased.eventType], sink: "odoo", operation: "quality.release", partition: .pointer("/data/hold"), priority: .critical, sla: 5),
+        Flow(name: "odoo-maintenance-requested", description: "Maintenance requests to Odoo Maintenance", types: [MaintenanceRequested.eventType], sink: "odoo", operation: "maintenance.request", partition: .pointer("/data/equipment"), priority: .critical, sla: 10),
+        Flow(name: "odoo-downtime-maintenance", description: "Downtime on critical equipment opens a corrective maintenance request", types: [EquipmentDowntimeStarted.eventType], sink: "odoo", operation: "downtime.maintenance", partition: .pointer("/data/equipment"), priority: .critical, sla: 10),
+    ]
+
+    public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
+        guard let expected = Self.operationTypes[operation] else {
+            return .permanent(code: "MW-FLOW-0005", message: "the odoo sink has no operation '\(operation)'")
+        }
+        guard event.type == expected else {
+            return .permanent(code: "MW-FLOW-0006", message: "odoo operation '\(operation)' takes \(expected), not \(event.type)")
+        }
+        let data: JSONValue
+        do {
+            let envelope = try JSONParser(maxDepth: 512).parse(event.envelope)
+            data = envelope["data"] ?? .null
+        } catch {
+            return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+        }
+        let key = "\(event.source)/\(event.id)"
+        do throws(OdooError) {
+            let ops = try await operationsProvider()
+            let result = try await run(operation, data: data, key: key, ops: ops)
+            return result.effect == .applied ? .applied(result.summary) : .alreadyApplied(result.summary)
+        } catch {
+            if error.retryable {
+                return .transient(code: error.code, message: error.message, retryAfter: error.retryAfter.map(TimeInterval.init))
+            }
+            return .permanent(code: error.code, message: error.message)
+        }
+    }
+
+    func decode<T: CanonicalEventData>(_ type: T.Type, _ data: JSONValue) throws(OdooError) -> T {
+        do { return try CanonicalCoding.decode(T.self, from: data) } catch {
+            throw OdooError(.dataProblem, "the event's data does not decode as \(T.eventType): \(error)")
+        }
+    }
+
+    func run(_ operation: String, data: JSONValue, key: String, ops: OdooOperations) async throws(OdooError) -> OperationResult {
+        switch operation {
+        case "product.upsert":
+            let event = try decode(ProductUpserted.self, data)
+            let results = try await ops.upsertProducts([event])
+            switch results[event.product] {
+            case .success(let id)?: return OperationResult(.applied, "product \(event.product.rawValue) is Odoo product \(id)", records: ["product": id])
+            case .failure(let error)?: throw error
+            case nil: throw OdooError(.unexpectedAnswer, "no result for product \(event.product.rawValue)")
+            }
+        case "lot.upsert":
+            let event = try decode(LotCreated.self, data)
+            let ids = try await ops.upsertLots([(event.lot, event.product)])
+            return OperationResult(.applied, "lot \(event.lot.rawValue) of \(event.product.rawValue) is Odoo lot \(ids[event.lot] ?? 0)", records: ["lot": ids[event.lot] ?? 0])
+        case "production.complete": return try await ops.postCompletion(try decode(ProductionCompleted.self, data), key: key)
+        case "material.consume": return try await ops.recordConsumption(try decode(MaterialConsumed.self, data), key: key)
+        case "scrap": return try await ops.scrap(try decode(ScrapReported.self, data), key: key)
+        case "inventory.count": return try await ops.countInventory(try decode(InventoryCounted.self, data), key: key)
+        case "stock.move": return try await ops.moveStock(try decode(StockMoved.self, data), key: key)
+        case "quality.hold": return try await ops.placeQualityHold(try decode(QualityHoldPlaced.self, data), key: key)
+        case "quality.release": return try await ops.releaseQualityHold(try decode(QualityHoldReleased.self, data), key: key)
+        case "maintenance.request": return try await ops.requestMaintenance(try decode(MaintenanceRequested.self, data), key: key)
+        case "downtime.maintenance":
+            let downtime = try decode(EquipmentDowntimeStarted.self, data)
+            guard criticalEquipment.isEmpty || criticalEquipment.contains(downtime.equipment.rawValue) else {
+                return OperationResult(.alreadyApplied, "\(downtime.equipment.rawValue) is not critical equipment: no maintenance request")
+            }
+            var request: [String: JSONValue] = [
+                "equipment": .string(downtime.equipment.rawValue),
+                "title": .string("Downtime \(downtime.reasonCode.map { "(\($0)) " } ?? "")since \(downtime.startedAt)"),
+                "kind": "corrective", "priority": 2,
+            ]
+            if let order = downtime.order { request["order"] = .string(order.rawValue) }
+            return try await ops.requestMaintenance(try decode(MaintenanceRequested.self, .object(request)), key: key)
+        default:
+            throw OdooError(.badRequest, "unknown operation \(operation)")
+        }
+    }
+}

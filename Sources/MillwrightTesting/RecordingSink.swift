@@ -1,0 +1,36 @@
+import Foundation
+import MillwrightCore
+import Synchronization
+
+/// A sink for engine tests: records every delivery it is given and answers what the test scripted
+/// (per event id, in order; `applied` when nothing is scripted).
+public final class RecordingSink: Sink {
+    public let name: String
+    public let operations: Set<String>
+    private let state = Mutex<(calls: [(seq: Int64, id: String, operation: String)], script: [String: [SinkOutcome]])>(([], [:]))
+
+    public init(name: String = "recording", operations: Set<String> = ["record"]) {
+        self.name = name
+        self.operations = operations
+    }
+
+    /// The next deliveries of event `id` answer these outcomes, one each.
+    public func script(_ id: String, _ outcomes: SinkOutcome...) {
+        state.withLock { $0.script[id, default: []].append(contentsOf: outcomes) }
+    }
+
+    /// Event ids in the order they were delivered (every attempt).
+    public var delivered: [String] { state.withLock { $0.calls.map(\.id) } }
+
+    public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
+        state.withLock { s in
+            s.calls.append((event.seq, event.id, operation))
+            if var queue = s.script[event.id], !queue.isEmpty {
+                let next = queue.removeFirst()
+                s.script[event.id] = queue
+                return next
+            }
+            return .applied("recorded \(event.id)")
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import Metrics
+import MillwrightCore
+import MillwrightEngine
+import MillwrightSQLite
+import MillwrightTesting
+import Synchronization
+import Testing
+
+/// The delivery engine on a real SQLite store, with an injected clock: no sleeps.
+@Suite struct DeliveryEngineTests {
+    final class TestClock: Sendable {
+        private let value = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        var now: Date { value.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    }
+
+    static var quiet: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    struct Harness {
+        let store: SQLiteStore
+        let clock = TestClock()
+        let sink = RecordingSink()
+        let flow: Flow
+        let directory: URL
+
+        init(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10)) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-engine-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
+            flow = Flow(name: "f", types: ["mfg.production.completed.v1"], sink: "recording", operation: "record", retry: retry, partition: .pointer("/data/order"))
+        }
+
+        var router: DeliveryRouter { DeliveryRouter(store: store, flows: [flow], now: { [clock] in clock.now }, logger: DeliveryEngineTests.quiet) }
+
+        func worker(_ owner: String = "w1", lease: TimeInterval = 60) -> DeliveryWorker {
+            DeliveryWorker(
+                store: store, flows: [flow], sinks: [sink], owner: owner, concurrency: 8, lease: lease, now: { [clock] in clock.now }, random: { 1 },
+                metricsFactory: NOOPMetricsHandler.instance, logger: DeliveryEngineTests.quiet)
+        }
+
+        func send(_ id: String, order: String, type: String = "mfg.production.completed.v1") async throws {
+            let data = type == "mfg.production.completed.v1" ? #"{"order":"\#(order)","quantity":1,"uom":"H87"}"# : #"{"product":"P-1","quantity":1,"uom":"H87"}"#
+            let text = """
+                {"specversion":"1.0","id":"\(id)","source":"mes/test","type":"\(type)","data":\(data)}
+                """
+            let event = try EventDecoder().decode(try JSONParser().parse(text))
+            _ = try await store.append([event], receivedAt: clock.now)
+        }
+
+        func states() async throws -> [String: DeliveryState] {
+            var result: [String: DeliveryState] = [:]
+            for d in try await store.deliveries(DeliveryQuery(limit: 1000)) {
+                var q = EventQuery()
+                q.after = d.eventSeq - 1
+                q.limit = 1
+                if let e = try await store.events(q).first { result[e.id] = d.state }
+            }
+            return result
+        }
+    }
+
+    @Test func routesEachEventOnceToMatchingFlows() async throws {
+        let h = try Harness()
+        try await h.send("e1", order: "MO-1")
+        try await h.send("x1", order: "MO-1", type: "mfg.scrap.reported.v1")
+        #expect(try await h.router.routeOnce() == 2)
+        #expect(try await h.router.routeOnce() == 0, "the cursor moved with the deliveries")
+        let deliveries = try await h.store.deliveries(DeliveryQuery())
+        #expect(deliveries.count == 1)
+        #expect(deliveries.first?.partition == "MO-1")
+        #expect(try await h.store.routerCursor() == 2)
+    }
+
+    @Test func aPartitionIsStrictlyOrderedAndRetriesWithBackoff() async throws {
+        let h = try Harness()
+        h.sink.script("e1", .transient(code: "MW-ODOO-0011", message: "connection reset", retryAfter: nil))
+        for (id, order) in [("e1", "MO-1"), ("e2", "MO-1"), ("e3", "MO-2")] { try await h.send(id, order: order) }
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        #expect(try await worker.runOnce() == 2, "e1 and e3: e2 waits behind e1")
+        #expect(try await h.states() == ["e1": .retrying, "e2": .pending, "e3": .done])
+        #expect(try await worker.runOnce() == 0, "e1 is not due yet, and e2 still waits")
+        h.clock.advance(1)  // attempt 1 → up to 1 s (random = 1)
+        #expect(try await worker.runOnce() == 1)
+        #expect(try await worker.runOnce() == 1, "e2 after e1")
+        #expect(h.sink.delivered == ["e1", "e3", "e1", "e2"])
+        #expect(try await h.states() == ["e1": .done, "e2": .done, "e3": .done])
+        let e1 = try #require(try await h.store.deliveries(DeliveryQuery()).first)
+        let attempts = try await h.store.attempts(deliveryID: e1.id)
+        #expect(attempts.map(\.outcome) == [.retry, .done])
+        #expect(attempts.first?.errorCode == "MW-ODOO-0011")
+    }
+
+    @Test func permanentErrorsAreDeadAtOnceAndReplayable() async throws {
+        let h = try Harness()
+        h.sink.script("e1", .permanent(code: "MW-ODOO-0015", message: "product 'X-1' is not in Odoo"))
+        try await h.send("e1", order: "MO-1")
+        try await h.send("e2", order: "MO-1")
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        try await worker.runOnce()
+        try await worker.runOnce()
+        #expect(try await h.states() == ["e1": .dead, "e2": .done], "a dead letter does not block its partition")
+        let dead = try #require(try await h.store.deliveries(DeliveryQuery(states: [.dead])).first)
+        #expect(dead.lastError == "product 'X-1' is not in Odoo")
+        #expect(dead.lastErrorCode == "MW-ODOO-0015")
+        #expect(try await h.store.replay(dead.id, at: h.clock.now))
+        #expect(try await h.store.replay(dead.id, at: h.clock.now) == false, "only a dead delivery is replayed")
+        try await worker.runOnce()
+        #expect(try await h.states()["e1"] == .done)
+        #expect(try await h.store.attempts(deliveryID: dead.id).map(\.outcome) == [.dead, .done])
+    }
+
+    @Test func retriesAreExhaustedIntoADeadLetter() async throws {
+        let h = try Harness(retry: RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10))
+        let failure = SinkOutcome.transient(code: "MW-ODOO-0009", message: "HTTP 502", retryAfter: nil)
+        h.sink.script("e1", failure, failure, failure)
+        try await h.send("e1", order: "MO-1")
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        for wait in [0.0, 1, 2] {
+            h.clock.advance(wait)
+            #expect(try await worker.runOnce() == 1, "attempt after \(wait) s")
+        }
+        let dead = try #require(try await h.store.deliveries(DeliveryQuery()).first)
+        #expect(dead.state == .dead)
+        #expect(dead.attempts == 3)
+        #expect(dead.lastError?.hasPrefix("gave up after 3 attempts") == true)
+    }
+
+    @Test func anExpiredLeaseIsTakenOverAndTheLateWorkerIsFenced() async throws {
+        let h = try Harness()
+        try await h.send("e1", order: "MO-1")
+        try await h.router.routeOnce()
+        let claimed = try await h.store.claim(owner: "crashed", now: h.clock.now, lease: 30, limit: 10, flows: nil)
+        #expect(claimed.count == 1)
+        #expect(try await h.worker("w2").runOnce() == 0, "the lease still holds")
+        h.clock.advance(31)
+        #expect(try await h.worker("w2").runOnce() == 1)
+        let late = DeliveryAttempt(deliveryID: claimed[0].id, number: 1, startedAt: h.clock.now, durationMicroseconds: 1, outcome: .done)
+        #expect(try await h.store.complete(claimed[0].id, owner: "crashed", attempt: late, as: .done(result: "late"), at: h.clock.now) == false)
+        #expect(try await h.states()["e1"] == .done)
+    }
+
+    @Test func backoffIsFullJitterAndCapped() {
+        let policy = RetryPolicy(maxAttempts: 10, initialDelay: 1, maxDelay: 60)
+        #expect(policy.delay(afterAttempt: 1, unit: 1) == 1)
+        #expect(policy.delay(afterAttempt: 4, unit: 1) == 8)
+        #expect(policy.delay(afterAttempt: 4, unit: 0.5) == 4)
+        #expect(policy.delay(afterAttempt: 30, unit: 1) == 60)
+        #expect(policy.delay(afterAttempt: 30, unit: 0) == 0)
+    }
+
+    @Test func flowGlobs() {
+        #expect(Flow.glob("mfg.production.*", "mfg.production.completed.v1"))
+        #expect(!Flow.glob("mfg.production.*", "mfg.scrap.reported.v1"))
+        #expect(Flow.glob("*", "anything"))
+        #expect(Flow.glob("mes/*/line-*", "mes/plant-1/line-4"))
+        #expect(!Flow.glob("mes/*/line-*", "mes/plant-1/cell-4"))
+    }
+}
