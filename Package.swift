@@ -158,6 +158,9 @@ let package = Package(
             name: "MillwrightOdooTests",
             dependencies: [
                 "MillwrightOdoo",
+                "MillwrightEngine",
+                "MillwrightSQLite",
+                .product(name: "Metrics", package: "swift-metrics"),
                 "MillwrightCore",
                 "MillwrightTesting",
                 .product(name: "Logging", package: "swift-log"),

@@ -68,6 +68,12 @@ struct RealOdooTests {
         await client.shutdown()
     }
 
+    @Test("events through the log, router, worker and Odoo sink into Odoo")
+    func endToEnd() async throws {
+        let client = try await RealOdoo.connect()
+        try await EndToEnd(client).completionFlow()
+    }
+
     @Test func crashBetweenCallsChangesOdooOnce() async throws {
         let client = try await RealOdoo.connect()
         try await Scenarios(client).crashBetweenCalls(maxCuts: 12)

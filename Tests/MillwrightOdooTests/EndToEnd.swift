@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import Metrics
+import MillwrightCore
+import MillwrightEngine
+import MillwrightSQLite
+import Testing
+
+@testable import MillwrightOdoo
+
+/// Events → event log → router → worker → Odoo sink → Odoo, on a real SQLite store. Runs against the
+/// simulator and, when configured, a real Odoo.
+struct EndToEnd {
+    let scenarios: Scenarios
+    let store: SQLiteStore
+
+    init(_ client: OdooClient) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
+        scenarios = Scenarios(client, journal: StoreOperationJournal(store: store))
+    }
+
+    func send(_ id: String, _ type: String, _ data: JSONValue, source: String = "mes/e2e") async throws {
+        let envelope: JSONValue = ["specversion": "1.0", "id": .string(id), "source": .string(source), "type": .string(type), "data": data]
+        let event = try EventDecoder().decode(envelope)
+        _ = try await store.append([event], receivedAt: Date())
+    }
+
+    /// Routes and delivers until nothing is due.
+    func drain() async throws {
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .error
+        let ops = scenarios.ops
+        let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
+        let flows = OdooSink.builtInFlows
+        let router = DeliveryRouter(store: store, flows: flows, logger: logger)
+        let worker = DeliveryWorker(store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 2, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        while try await router.routeOnce() > 0 {}
+        while try await worker.runOnce() > 0 {}
+    }
+
+    /// A completion, its exact duplicate, a consumption before it, a scrap for an unknown product:
+    /// Odoo changes once, the bad event is a dead letter with its reason.
+    func completionFlow() async throws {
+        let s = scenarios
+        try await s.stock("FURN_7111", 500)
+        try await s.stock("FURN_8111", 500)
+        let order = try await s.makeOrder("FURN_7023", quantity: 4)
+        _ = try await s.ops.confirmOrder(OrderReference(rawValue: order.name))
+        try await send("c-\(s.run)-0", MaterialConsumed.eventType, ["order": .string(order.name), "product": "FURN_7111", "quantity": 5, "uom": "H87"])
+        try await send("c-\(s.run)-1", ProductionCompleted.eventType, ["order": .string(order.name), "quantity": 1, "uom": "H87"])
+        try await send("c-\(s.run)-1", ProductionCompleted.eventType, ["order": .string(order.name), "quantity": 1, "uom": "H87"])  // duplicate
+        try await send("c-\(s.run)-2", ProductionCompleted.eventType, ["order": .string(order.name), "quantity": 3, "uom": "H87", "final": true])
+        try await send("c-\(s.run)-3", ScrapReported.eventType, ["product": "NO-SUCH-PRODUCT", "quantity": 1, "uom": "H87"])
+        try await drain()
+        let chain = try await s.ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
+        #expect(chain.count == 2)
+        #expect(chain.allSatisfy { $0.state == "done" })
+        #expect(chain.reduce(Decimal(0)) { $0 + $1.quantityProduced } == 4)
+        let dead = try await store.deliveries(DeliveryQuery(states: [.dead]))
+        #expect(dead.count == 1)
+        #expect(dead.first?.lastErrorCode == "MW-ODOO-0015")
+        #expect(dead.first?.lastError?.contains("NO-SUCH-PRODUCT") == true)
+        let done = try await store.deliveries(DeliveryQuery(states: [.done]))
+        #expect(done.count == 3, "consumption and two completions; the duplicate was never a second event")
+    }
+}
