@@ -160,6 +160,7 @@ let package = Package(
                 "MillwrightOdoo",
                 "MillwrightEngine",
                 "MillwrightSQLite",
+                "MillwrightServer",
                 .product(name: "Metrics", package: "swift-metrics"),
                 "MillwrightCore",
                 "MillwrightTesting",

@@ -72,14 +72,20 @@ public final class DeliveryRouter: Service, Sendable {
     let logger: Logger
     public let doorbell: Doorbell
     let pollInterval: Duration
+    /// Rung after new deliveries were made (the workers' doorbells).
+    let wake: [Doorbell]
 
-    public init(store: any Store & DeliveryStore, flows: [Flow], now: @escaping @Sendable () -> Date = { Date() }, doorbell: Doorbell = Doorbell(), pollInterval: Duration = .seconds(1), logger: Logger) {
+    public init(
+        store: any Store & DeliveryStore, flows: [Flow], now: @escaping @Sendable () -> Date = { Date() }, doorbell: Doorbell = Doorbell(),
+        pollInterval: Duration = .milliseconds(200), wake: [Doorbell] = [], logger: Logger
+    ) {
         self.store = store
         self.flows = flows
         self.now = now
         self.logger = logger
         self.doorbell = doorbell
         self.pollInterval = pollInterval
+        self.wake = wake
     }
 
     /// Routes up to `batch` events after the cursor. Returns how many events it looked at.
@@ -102,6 +108,7 @@ public final class DeliveryRouter: Service, Sendable {
         }
         try await store.enqueue(deliveries, cursor: last.seq, at: now())
         if !deliveries.isEmpty {
+            for bell in wake { bell.ring() }
             logger.debug("routed", metadata: ["mw.events": "\(events.count)", "mw.deliveries": "\(deliveries.count)", "mw.cursor": "\(last.seq)"])
         }
         return events.count

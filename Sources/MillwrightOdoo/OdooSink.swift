@@ -47,22 +47,8 @@ public struct OdooSink: Sink {
         "downtime.maintenance": EquipmentDowntimeStarted.eventType,
     ]
 
-    public var operations: Set<String> { Set(Self.operationTypes.keys) }
-
-    /// The built-in flows: every inbound type of the catalogue whose target is Odoo.
-    public static let builtInFlows: [Flow] = [
-        Flow(name: "odoo-product-upserted", description: "Product master data (PLM) to Odoo products", types: [ProductUpserted.eventType], sink: "odoo", operation: "product.upsert", partition: .pointer("/data/product"), priority: .bulk),
-        Flow(name: "odoo-lot-created", description: "Lots and serial numbers to Odoo", types: [LotCreated.eventType], sink: "odoo", operation: "lot.upsert", partition: .pointer("/data/lot"), priority: .normal),
-        Flow(name: "odoo-production-completed", description: "Completions (partial and final) to production orders", types: [ProductionCompleted.eventType], sink: "odoo", operation: "production.complete", partition: .pointer("/data/order"), priority: .critical, sla: 5),
-        Flow(name: "odoo-material-consumed", description: "Component consumption to production orders", types: [MaterialConsumed.eventType], sink: "odoo", operation: "material.consume", partition: .pointer("/data/order"), priority: .critical, sla: 5),
-        Flow(name: "odoo-scrap-reported", description: "Scrap to Odoo scrap orders", types: [ScrapReported.eventType], sink: "odoo", operation: "scrap", priority: .critical, sla: 10),
-        Flow(name: "odoo-inventory-counted", description: "Cycle counts to inventory adjustments", types: [InventoryCounted.eventType], sink: "odoo", operation: "inventory.count", partition: .pointer("/data/product"), priority: .normal, sla: 60),
-        Flow(name: "odoo-stock-moved", description: "Internal moves to internal transfers", types: [StockMoved.eventType], sink: "odoo", operation: "stock.move", partition: .pointer("/data/product"), priority: .normal, sla: 60),
-        Flow(name: "odoo-quality-hold-placed", description: "Quality holds: lot to quarantine, activity on the order", types: [QualityHoldPlaced.eventType], sink: "odoo", operation: "quality.hold", partition: .pointer("/data/hold"), priority: .critical, sla: 5),
-        Flow(name: "odoo-quality-hold-released", description: "Hold releases: lot back (or scrapped), activity done", types: [QualityHoldReleased.eventType], sink: "odoo", operation: "quality.release", partition: .pointer("/data/hold"), priority: .critical, sla: 5),
-        Flow(name: "odoo-maintenance-requested", description: "Maintenance requests to Odoo Maintenance", types: [MaintenanceRequested.eventType], sink: "odoo", operation: "maintenance.request", partition: .pointer("/data/equipment"), priority: .critical, sla: 10),
-        Flow(name: "odoo-downtime-maintenance", description: "Downtime on critical equipment opens a corrective maintenance request", types: [EquipmentDowntimeStarted.eventType], sink: "odoo", operation: "downtime.maintenance", partition: .pointer("/data/equipment"), priority: .critical, sla: 10),
-    ]
+    public var operations: Set<String> { Self.operationNames }
+    public static var operationNames: Set<String> { Set(operationTypes.keys) }
 
     public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
         guard let expected = Self.operationTypes[operation] else {
@@ -134,5 +120,28 @@ public struct OdooSink: Sink {
         default:
             throw OdooError(.badRequest, "unknown operation \(operation)")
         }
+    }
+}
+
+/// Connects to Odoo on first use and keeps the connection; a failed connect is retried by the next
+/// delivery (it surfaces as a retryable error while Odoo is down).
+public actor LazyOdooOperations {
+    let settings: OdooSettings
+    let journal: any OperationJournal
+    let configure: @Sendable (OdooClient, any OperationJournal) -> OdooOperations
+    var operations: OdooOperations?
+
+    public init(settings: OdooSettings, journal: any OperationJournal, configure: @escaping @Sendable (OdooClient, any OperationJournal) -> OdooOperations) {
+        self.settings = settings
+        self.journal = journal
+        self.configure = configure
+    }
+
+    public func get() async throws(OdooError) -> OdooOperations {
+        if let operations { return operations }
+        let client = try await OdooClient.connect(settings)
+        let made = configure(client, journal)
+        operations = made
+        return made
     }
 }

@@ -19,6 +19,10 @@ public struct MillwrightConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// The Odoo connection; `nil` when no Odoo is configured.
     public var odoo: OdooConfiguration?
+    /// Where `flows/*.yaml` are read from. A missing default directory means no flows.
+    public var flowsDirectory = "./flows"
+    /// Workers per priority (critical, normal, bulk): deliveries each runs at once.
+    public var deliveryConcurrency = 2
 
     public init() {}
 
@@ -59,7 +63,7 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "odoo"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "odoo", "flows"])
         if let server = top["server"] {
             let m = try r.mapping(server, keys: ["host", "port"])
             if let v = m["host"] { host = try r.string(v) }
@@ -85,6 +89,11 @@ extension MillwrightConfiguration {
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }
         }
         if let node = top["odoo"] { try applyOdoo(node, r) }
+        if let flows = top["flows"] {
+            let m = try r.mapping(flows, keys: ["directory", "concurrency"])
+            if let v = m["directory"] { flowsDirectory = try r.string(v) }
+            if let v = m["concurrency"] { deliveryConcurrency = try r.int(v, in: 1...64) }
+        }
     }
 
     private mutating func applyOdoo(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) {
@@ -131,6 +140,7 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_MAX_BODY_BYTES", { Int($0).flatMap { (1_024...1_073_741_824).contains($0) ? $0 : nil } }, "a whole number of bytes from 1024 to 1073741824") { api.maxBodyBytes = v }
         if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
+        if let v = try value("MILLWRIGHT_FLOWS", { $0.isEmpty ? nil : $0 }, "a directory") { flowsDirectory = v }
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
         let odooVariables = ["MILLWRIGHT_ODOO_URL", "MILLWRIGHT_ODOO_DB", "MILLWRIGHT_ODOO_LOGIN", "MILLWRIGHT_ODOO_API_KEY"]
         if odooVariables.contains(where: { environment[$0] != nil }) {

@@ -33,6 +33,9 @@ public struct MillwrightNode {
         public let router: Router<MillwrightRequestContext>
         public let registry: PrometheusCollectorRegistry
         public let readiness: Readiness
+        /// The delivery router and one worker per priority; empty when no flow is active.
+        public let deliveryServices: [any Service]
+        public let flows: [Flow]
     }
 
     /// Opens the store, makes the first admin token if needed, and builds the router.
@@ -86,7 +89,10 @@ public struct MillwrightNode {
             },
             isReady: { readiness.isReady }
         )
-        return Parts(store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness)
+        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, metricsFactory: factory)
+        return Parts(
+            store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness,
+            deliveryServices: deliveryServices, flows: flows)
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
@@ -96,7 +102,7 @@ public struct MillwrightNode {
         let app = Application(
             router: parts.router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "millwright"),
-            services: [parts.committer],
+            services: [parts.committer] + parts.deliveryServices,
             onServerRunning: { _ in readiness.set(true) },
             logger: logger
         )

@@ -4,6 +4,7 @@ import Metrics
 import MillwrightCore
 import MillwrightEngine
 import MillwrightSQLite
+import MillwrightServer
 import Testing
 
 @testable import MillwrightOdoo
@@ -33,11 +34,18 @@ struct EndToEnd {
         logger.logLevel = .error
         let ops = scenarios.ops
         let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
-        let flows = OdooSink.builtInFlows
+        let flows = try EndToEnd.shippedFlows(sink)
         let router = DeliveryRouter(store: store, flows: flows, logger: logger)
         let worker = DeliveryWorker(store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 2, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
         while try await router.routeOnce() > 0 {}
         while try await worker.runOnce() > 0 {}
+    }
+
+    /// The flows shipped in the repository's `flows/` directory.
+    static func shippedFlows(_ sink: OdooSink) throws -> [Flow] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("flows").path
+        return try FlowLoader(sinks: [sink.name: sink.operations]).loadDirectory(directory)
     }
 
     /// A completion, its exact duplicate, a consumption before it, a scrap for an unknown product:

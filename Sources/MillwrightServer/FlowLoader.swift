@@ -1,0 +1,136 @@
+import Foundation
+import MillwrightCore
+import Yams
+
+/// Reads flows from YAML (`flows/*.yaml`, one flow per file), strictly: an unknown key, a wrong type or
+/// an unknown sink or operation is an error with file, line and column. See docs/flows.md.
+public struct FlowLoader: Sendable {
+    /// Sink name → its operations, to check `sink:` and `operation:`.
+    public var sinks: [String: Set<String>]
+
+    public init(sinks: [String: Set<String>]) {
+        self.sinks = sinks
+    }
+
+    static let keys = ["name", "description", "match", "sink", "operation", "partition", "priority", "sla", "retry", "sync", "steps", "enabled"]
+
+    public func load(yaml text: String, file: String) throws(ConfigurationError) -> Flow {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw MillwrightConfiguration.yamlError(error, file: file)
+        } catch {
+            throw ConfigurationError(file: file, message: "cannot read YAML: \(error)")
+        }
+        guard let root else { throw ConfigurationError(file: file, message: "the file is empty: a flow needs name, match, sink and operation") }
+        let r = YAMLReader(file: file)
+        let m = try r.mapping(root, keys: Self.keys)
+        func required(_ key: String) throws(ConfigurationError) -> Node {
+            guard let node = m[key] else { throw r.error(root, "missing required key '\(key)'") }
+            return node
+        }
+        let nameNode = try required("name")
+        let name = try r.string(nameNode)
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw r.error(nameNode, "a flow name uses letters, digits, '-', '_' and '.'")
+        }
+        let matchNode = try required("match")
+        let match = try r.mapping(matchNode, keys: ["types", "sources"])
+        guard let typesNode = match["types"] else { throw r.error(matchNode, "match needs 'types'") }
+        let types = try strings(typesNode, r)
+        let sources = try match["sources"].map { (n) throws(ConfigurationError) -> [String] in try strings(n, r) } ?? []
+        let sinkNode = try required("sink")
+        let sink = try r.string(sinkNode)
+        guard let operations = sinks[sink] else {
+            throw r.error(sinkNode, "unknown sink '\(sink)'; configured sinks: \(sinks.keys.sorted().joined(separator: ", "))")
+        }
+        let operationNode = try required("operation")
+        let operation = try r.string(operationNode)
+        guard operations.contains(operation) else {
+            throw r.error(operationNode, "sink '\(sink)' has no operation '\(operation)'; it has: \(operations.sorted().joined(separator: ", "))")
+        }
+        var flow = Flow(name: name, types: types, sources: sources, sink: sink, operation: operation)
+        if let v = m["description"] { flow.description = try r.string(v) }
+        if let v = m["enabled"] { flow.enabled = try r.bool(v) }
+        if let v = m["priority"] { flow.priority = try r.choice(v, Flow.Priority.self) }
+        if let v = m["sla"] { flow.sla = try duration(v, r) }
+        if let v = m["partition"] {
+            let text = try r.string(v)
+            if text == "event" {
+                flow.partition = .event
+            } else {
+                guard JSONPointer(rawValue: text).tokens != nil else {
+                    throw r.error(v, "partition is 'event' (the event's partitionkey, else its subject) or a JSON pointer such as /data/order")
+                }
+                flow.partition = .pointer(text)
+            }
+        }
+        if let v = m["retry"] {
+            let retry = try r.mapping(v, keys: ["max_attempts", "initial_delay", "max_delay"])
+            if let n = retry["max_attempts"] { flow.retry.maxAttempts = try r.int(n, in: 1...1_000) }
+            if let n = retry["initial_delay"] { flow.retry.initialDelay = try duration(n, r) }
+            if let n = retry["max_delay"] { flow.retry.maxDelay = try duration(n, r) }
+        }
+        if let v = m["sync"], (try r.string(v)) != "realtime" {
+            throw r.error(v, "only 'sync: realtime' is supported in this version (micro-batch and schedule are not built yet)")
+        }
+        if let v = m["steps"] {
+            guard case .sequence(let steps) = v, steps.isEmpty else {
+                throw r.error(v, "steps are not supported in this version: the sink operation takes the canonical event as it is")
+            }
+        }
+        return flow
+    }
+
+    func strings(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> [String] {
+        switch node {
+        case .scalar: return [try r.string(node)]
+        case .sequence(let items):
+            guard !items.isEmpty else { throw r.error(node, "expected at least one entry") }
+            var result: [String] = []
+            for item in items { result.append(try r.string(item)) }
+            return result
+        default: throw r.error(node, "expected a list of text")
+        }
+    }
+
+    /// `500ms`, `5s`, `10m`, `2h`, or a number of seconds.
+    func duration(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> TimeInterval {
+        let text = try r.string(node).trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
+        }
+        if let value = Double(text), value >= 0 { return value }
+        throw r.error(node, "expected a duration such as 500ms, 5s, 10m or 2h")
+    }
+
+    /// Every `*.yaml` / `*.yml` file of `directory`, sorted by name. Two flows with one name are an error.
+    public func loadDirectory(_ directory: String) throws(ConfigurationError) -> [Flow] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw ConfigurationError(file: directory, message: "cannot read the flows directory: \(error.localizedDescription)")
+        }
+        var flows: [Flow] = []
+        var seen: [String: String] = [:]
+        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationError(file: path, message: "cannot read the file")
+            }
+            let flow = try load(yaml: text, file: path)
+            if let other = seen[flow.name] { throw ConfigurationError(file: path, message: "flow '\(flow.name)' is also defined in \(other)") }
+            seen[flow.name] = path
+            flows.append(flow)
+        }
+        return flows
+    }
+
+    /// The built-in flows with the directory's flows on top: a file flow replaces a built-in flow of the
+    /// same name (e.g. to disable it with `enabled: false`).
+    public static func merge(builtIn: [Flow], files: [Flow]) -> [Flow] {
+        let overridden = Set(files.map(\.name))
+        return builtIn.filter { !overridden.contains($0.name) } + files
+    }
+}
