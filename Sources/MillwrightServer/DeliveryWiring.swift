@@ -9,7 +9,7 @@ import ServiceLifecycle
 
 extension MillwrightNode {
     /// The sinks this node has, by name, and their operations (to check flows even when a sink is off).
-    static var knownSinks: [String: Set<String>] { ["odoo": OdooSink.operationNames] }
+    public static var knownSinks: [String: Set<String>] { ["odoo": OdooSink.operationNames] }
 
     /// Loads the flows, keeps those whose sink is configured, and builds the router and one worker per
     /// priority (separate pools: bulk work never delays a production confirmation).

@@ -1,0 +1,61 @@
+import Foundation
+import MillwrightCore
+import MillwrightServer
+import Testing
+
+@Suite struct FlowLoaderTests {
+    let loader = FlowLoader(sinks: ["odoo": ["production.complete", "scrap"]])
+
+    func error(_ yaml: String) -> String {
+        do {
+            _ = try loader.load(yaml: yaml, file: "f.yaml")
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func readsAFlow() throws {
+        let flow = try loader.load(yaml: """
+            name: completions
+            match:
+              types: [mfg.production.completed.v1]
+              sources: ["mes/*"]
+            sink: odoo
+            operation: production.complete
+            partition: /data/order
+            priority: critical
+            sla: 5s
+            retry: {max_attempts: 5, initial_delay: 500ms, max_delay: 2m}
+            """, file: "f.yaml")
+        #expect(flow.name == "completions")
+        #expect(flow.partition == .pointer("/data/order"))
+        #expect(flow.priority == .critical)
+        #expect(flow.sla == 5)
+        #expect(flow.retry == RetryPolicy(maxAttempts: 5, initialDelay: 0.5, maxDelay: 120))
+        #expect(flow.matches(type: "mfg.production.completed.v1", source: "mes/line-1"))
+        #expect(!flow.matches(type: "mfg.production.completed.v1", source: "qms/lab"))
+    }
+
+    @Test func mistakesHaveTheirPlace() {
+        let base = "name: x\nmatch: {types: [a]}\nsink: odoo\n"
+        #expect(error(base + "operation: production.complete\npriorty: bulk\n") == "f.yaml:5:1: unknown key 'priorty' (did you mean 'priority'?); allowed here: " + FlowLoaderTests.allowed)
+        #expect(error(base + "operation: nope\n").hasPrefix("f.yaml:4:12: sink 'odoo' has no operation 'nope'"))
+        #expect(error("name: x\nmatch: {types: [a]}\nsink: mqtt\noperation: y\n").hasPrefix("f.yaml:3:7: unknown sink 'mqtt'"))
+        #expect(error(base + "operation: scrap\nsla: soon\n").hasPrefix("f.yaml:5:6: expected a duration"))
+        #expect(error(base + "operation: scrap\npartition: data.order\n").hasPrefix("f.yaml:5:12: partition is 'event'"))
+        #expect(error(base + "operation: scrap\nsync: {micro-batch: {max: 5}}\n").hasPrefix("f.yaml:5:7: expected text"))
+        #expect(error(base + "operation: scrap\nsync: hourly\n").hasPrefix("f.yaml:5:7: only 'sync: realtime'"))
+        #expect(error("name: x\nsink: odoo\noperation: scrap\n").hasPrefix("f.yaml:1:1: missing required key 'match'"))
+    }
+
+    static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled"
+
+    @Test func theShippedFlowsAreValid() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("flows").path
+        let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(directory)
+        #expect(flows.count == 11)
+        #expect(Set(flows.map(\.sink)) == ["odoo"])
+    }
+}
