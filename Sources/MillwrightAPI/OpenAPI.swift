@@ -224,6 +224,9 @@ public enum OpenAPIDocument {
         )]
         paths["/v1/audit/verify"] = ["get": operation("verifyAudit", "Check the audit hash chain", scope: "audit:read",
                                                       responses: ["200": response("Result", ref("AuditVerification"))])]
+        let delivery = deliveryPaths()
+        paths.merge(delivery.paths) { current, _ in current }
+        schemas.merge(delivery.schemas) { current, _ in current }
 
         return .object([
             "openapi": "3.1.0",

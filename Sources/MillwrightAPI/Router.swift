@@ -16,6 +16,9 @@ public struct APIDependencies: Sendable {
     public var renderMetrics: @Sendable () async -> String
     /// Whether the node should receive traffic (false while starting or shutting down).
     public var isReady: @Sendable () -> Bool
+    /// The delivery engine's state and the active flows (the operator routes).
+    public var deliveries: (any DeliveryStore)?
+    public var flows: [Flow] = []
 
     public init(
         store: any Store,
@@ -57,6 +60,12 @@ public let routeScopes: [(method: String, path: String, scope: String?)] = [
     ("DELETE", "/v1/tokens/{id}", "admin"),
     ("GET", "/v1/audit", "audit:read"),
     ("GET", "/v1/audit/verify", "audit:read"),
+    ("GET", "/v1/flows", "flows:read"),
+    ("GET", "/v1/deliveries", "deliveries:read"),
+    ("GET", "/v1/deliveries/{id}", "deliveries:read"),
+    ("GET", "/v1/dead-letters", "deliveries:read"),
+    ("POST", "/v1/dead-letters/{id}/replay", "deliveries:replay"),
+    ("GET", "/v1/messages", "events:read"),
 ]
 
 /// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
@@ -105,6 +114,9 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     let verifier = deps.verifier
     let governance = Governance(store: deps.store, onTokenChange: { hash in verifier.forget(hash: hash) })
     GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
+    if let deliveries = deps.deliveries {
+        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, now: { Date() }).register(on: v1)
+    }
     return router
 }
 

@@ -70,7 +70,7 @@ public struct MillwrightNode {
         let conflictsGauge = registry.makeGauge(descriptor: .init(
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
-        let deps = APIDependencies(
+        var deps = APIDependencies(
             store: store,
             ingestor: ingestor,
             verifier: TokenVerifier(store: store, bootstrapToken: bootstrapToken, now: now),
@@ -90,6 +90,8 @@ public struct MillwrightNode {
             isReady: { readiness.isReady }
         )
         let (flows, deliveryServices) = try makeDelivery(store: store, now: now, metricsFactory: factory)
+        deps.deliveries = store
+        deps.flows = flows
         return Parts(
             store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness,
             deliveryServices: deliveryServices, flows: flows)

@@ -1,0 +1,55 @@
+import Foundation
+import HummingbirdTesting
+import MillwrightCore
+import MillwrightSQLite
+import Testing
+
+@Suite("Delivery API")
+struct DeliveryAPITests {
+    @Test func deadLettersAreListedReplayedAndAudited() async throws {
+        try await withNode { client, store in
+            #expect(try await client.send(.post, "/v1/events", body: completion(id: "c-1")).status == .created)
+            #expect(try await client.send(.post, "/v1/events", body: completion(id: "c-2", order: "WH/MO/00043")).status == .created)
+            let now = Date()
+            try await store.enqueue([NewDelivery(flow: "f", eventSeq: 1, partition: "WH/MO/00042", priority: 0), NewDelivery(flow: "f", eventSeq: 2, partition: "WH/MO/00043", priority: 0)], cursor: 2, at: now)
+            let claimed = try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil)
+            let id = try #require(claimed.first?.id)
+            let attempt = DeliveryAttempt(deliveryID: id, number: 1, startedAt: now, durationMicroseconds: 1200, outcome: .dead, errorCode: "MW-ODOO-0015", error: "product 'FURN_8522' is not in Odoo")
+            #expect(try await store.complete(id, owner: "t", attempt: attempt, as: .dead(code: "MW-ODOO-0015", error: "product 'FURN_8522' is not in Odoo"), at: now))
+
+            let dead = try await client.send(.get, "/v1/dead-letters", contentType: nil)
+            #expect(dead.status == .ok)
+            #expect(dead.json?["items"]?.arrayValue?.count == 1)
+            #expect(dead.json?["items"]?.arrayValue?.first?["last_error"]?.stringValue == "product 'FURN_8522' is not in Odoo")
+
+            let pending = try await client.send(.get, "/v1/deliveries?state=pending", contentType: nil)
+            #expect(pending.json?["items"]?.arrayValue?.count == 1)
+            let byKey = try await client.send(.get, "/v1/deliveries?key=WH/MO/00043", contentType: nil)
+            #expect(byKey.json?["items"]?.arrayValue?.first?["event_seq"] == .number("2"))
+            #expect(try await client.send(.get, "/v1/deliveries?state=lost", contentType: nil).status == .badRequest)
+            #expect(try await client.send(.get, "/v1/deliveries?colour=red", contentType: nil).status == .badRequest)
+
+            let detail = try await client.send(.get, "/v1/deliveries/\(id)", contentType: nil)
+            #expect(detail.json?["attempts"]?.arrayValue?.first?["error_code"]?.stringValue == "MW-ODOO-0015")
+            #expect(try await client.send(.get, "/v1/deliveries/999", contentType: nil).status == .notFound)
+
+            let story = try await client.send(.get, "/v1/messages?key=WH/MO/00042", contentType: nil)
+            #expect(story.status == .ok)
+            let items = try #require(story.json?["items"]?.arrayValue)
+            #expect(items.count == 1)
+            #expect(items.first?["deliveries"]?.arrayValue?.first?["state"]?.stringValue == "dead")
+            #expect(try await client.send(.get, "/v1/messages", contentType: nil).status == .badRequest)
+
+            let replay = try await client.send(.post, "/v1/dead-letters/\(id)/replay", contentType: nil)
+            #expect(replay.status == .ok)
+            #expect(replay.json?["state"]?.stringValue == "pending")
+            #expect(try await client.send(.post, "/v1/dead-letters/\(id)/replay", contentType: nil).status == .conflict, "only dead letters replay")
+            let audit = try await client.send(.get, "/v1/audit", contentType: nil)
+            #expect(audit.json?["items"]?.arrayValue?.contains { $0["action"]?.stringValue == "delivery.replay" && $0["target"]?.stringValue == "delivery/\(id)" } == true)
+
+            let flows = try await client.send(.get, "/v1/flows", contentType: nil)
+            #expect(flows.status == .ok)
+            #expect(flows.json?["items"]?.arrayValue != nil)
+        }
+    }
+}
