@@ -9,6 +9,7 @@ struct DeliveryRoutes {
     let deliveries: any DeliveryStore
     let flows: [Flow]
     let governance: Governance
+    let breakerPhase: @Sendable (String) -> String
     let now: @Sendable () -> Date
 
     func register(on group: RouterGroup<MillwrightRequestContext>) {
@@ -72,7 +73,7 @@ struct DeliveryRoutes {
         var health: [String: JSONValue] = [
             "pending": .number(String(counts[.pending] ?? 0)), "in_flight": .number(String(counts[.inFlight] ?? 0)),
             "retrying": .number(String(counts[.retrying] ?? 0)), "done": .number(String(done)), "dead": .number(String(dead)),
-            "backlog": .number(String(backlog)),
+            "backlog": .number(String(backlog)), "breaker": .string(breakerPhase(flow.sink)),
             "oldest_pending_age_seconds": oldest.map { .number(String(Int(max(0, now().timeIntervalSince($0))))) } ?? .null,
             "failure_rate": done + dead == 0 ? .null : .number(String(format: "%.4f", Double(dead) / Double(done + dead))),
         ]

@@ -19,6 +19,8 @@ public struct APIDependencies: Sendable {
     /// The delivery engine's state and the active flows (the operator routes).
     public var deliveries: (any DeliveryStore)?
     public var flows: [Flow] = []
+    /// The circuit breaker phase of a sink (`closed`, `open`, `half-open`).
+    public var breakerPhase: @Sendable (String) -> String = { _ in "closed" }
 
     public init(
         store: any Store,
@@ -115,7 +117,7 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     let governance = Governance(store: deps.store, onTokenChange: { hash in verifier.forget(hash: hash) })
     GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
     if let deliveries = deps.deliveries {
-        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, now: { Date() }).register(on: v1)
+        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, breakerPhase: deps.breakerPhase, now: { Date() }).register(on: v1)
     }
     return router
 }

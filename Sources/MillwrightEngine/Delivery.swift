@@ -141,12 +141,15 @@ public final class DeliveryWorker: Service, Sendable {
     let metrics: any MetricsFactory
     public let doorbell: Doorbell
     let pollInterval: Duration
+    public let breakers: CircuitBreakers
 
     public init(
         store: any Store & DeliveryStore, flows: [Flow], sinks: [any Sink], owner: String, concurrency: Int = 4, lease: TimeInterval = 300,
         now: @escaping @Sendable () -> Date = { Date() }, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-        doorbell: Doorbell = Doorbell(), pollInterval: Duration = .milliseconds(500), metricsFactory: any MetricsFactory, logger: Logger
+        doorbell: Doorbell = Doorbell(), pollInterval: Duration = .milliseconds(500), breakers: CircuitBreakers = CircuitBreakers(),
+        metricsFactory: any MetricsFactory, logger: Logger
     ) {
+        self.breakers = breakers
         self.store = store
         self.flows = Dictionary(flows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.sinks = Dictionary(sinks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -164,7 +167,24 @@ public final class DeliveryWorker: Service, Sendable {
     /// Claims and runs one round of deliveries. Returns how many it ran.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let claimed = try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency, flows: Set(flows.keys))
+        // Flows whose sink's breaker is closed run freely; a half-open sink gets one probe delivery.
+        let time = now()
+        var free = Set<String>()
+        var probes: [String: Set<String>] = [:]
+        for sink in Set(flows.values.map(\.sink)) {
+            let names = Set(flows.values.filter { $0.sink == sink }.map(\.name))
+            switch breakers.permit(sink, now: time) {
+            case .open: free.formUnion(names)
+            case .probe: probes[sink] = names
+            case .none: continue
+            }
+        }
+        var claimed = free.isEmpty ? [] : try await store.claim(owner: owner, now: time, lease: lease, limit: concurrency, flows: free)
+        for (sink, names) in probes {
+            let probe = try await store.claim(owner: owner, now: time, lease: lease, limit: 1, flows: names)
+            if probe.isEmpty { breakers.releaseProbe(sink) }
+            claimed += probe
+        }
         guard !claimed.isEmpty else { return 0 }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
@@ -221,6 +241,15 @@ public final class DeliveryWorker: Service, Sendable {
             attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .dead, errorCode: code, error: message)
         }
         let kept = try await store.complete(delivery.id, owner: owner, attempt: attempt, as: completion, at: now())
+        if let sink = flow?.sink {
+            switch outcome {
+            case .applied, .alreadyApplied: breakers.record(sink, .success, now: now())
+            case .transient: breakers.record(sink, .transientFailure, now: now())
+            case .permanent: breakers.record(sink, .permanentFailure, now: now())
+            }
+            let breaker = breakers.state(of: sink)
+            Gauge(label: "mw_sink_breaker_open", dimensions: [("sink", sink)], factory: metrics).record(breaker.phase == .closed ? 0 : 1)
+        }
         let label = attempt.outcome.rawValue
         Counter(label: "mw_deliveries_total", dimensions: [("flow", delivery.flow), ("outcome", label)], factory: metrics).increment()
         if case .done = completion, let event {

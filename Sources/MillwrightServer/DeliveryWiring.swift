@@ -13,7 +13,7 @@ extension MillwrightNode {
 
     /// Loads the flows, keeps those whose sink is configured, and builds the router and one worker per
     /// priority (separate pools: bulk work never delays a production confirmation).
-    func makeDelivery(store: SQLiteStore, now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory) throws -> ([Flow], [any Service]) {
+    func makeDelivery(store: SQLiteStore, now: @escaping @Sendable () -> Date, breakers: CircuitBreakers, metricsFactory: any MetricsFactory) throws -> ([Flow], [any Service]) {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: configuration.flowsDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
         let loaded = exists ? try FlowLoader(sinks: Self.knownSinks).loadDirectory(configuration.flowsDirectory) : []
@@ -43,7 +43,7 @@ extension MillwrightNode {
             guard !group.isEmpty else { continue }
             workers.append(DeliveryWorker(
                 store: store, flows: group, sinks: sinks, owner: "\(node)/\(priority.rawValue)", concurrency: configuration.deliveryConcurrency,
-                now: now, metricsFactory: metricsFactory, logger: logger))
+                now: now, breakers: breakers, metricsFactory: metricsFactory, logger: logger))
         }
         let router = DeliveryRouter(store: store, flows: flows, now: now, wake: workers.map(\.doorbell), logger: logger)
         logger.info("delivering", metadata: ["mw.flows": "\(flows.map(\.name).joined(separator: ","))", "mw.sinks": "\(available.sorted().joined(separator: ","))"])

@@ -89,9 +89,11 @@ public struct MillwrightNode {
             },
             isReady: { readiness.isReady }
         )
-        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, metricsFactory: factory)
+        let breakers = CircuitBreakers()
+        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
         deps.deliveries = store
         deps.flows = flows
+        deps.breakerPhase = { sink in breakers.state(of: sink).phase.rawValue }
         return Parts(
             store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness,
             deliveryServices: deliveryServices, flows: flows)

@@ -7,7 +7,7 @@ import Synchronization
 public final class RecordingSink: Sink {
     public let name: String
     public let operations: Set<String>
-    private let state = Mutex<(calls: [(seq: Int64, id: String, operation: String)], script: [String: [SinkOutcome]])>(([], [:]))
+    private let state = Mutex<(calls: [(seq: Int64, id: String, operation: String)], script: [String: [SinkOutcome]], outage: SinkOutcome?)>(([], [:], nil))
 
     public init(name: String = "recording", operations: Set<String> = ["record"]) {
         self.name = name
@@ -19,12 +19,18 @@ public final class RecordingSink: Sink {
         state.withLock { $0.script[id, default: []].append(contentsOf: outcomes) }
     }
 
+    /// While set, every delivery answers `outcome` (the target system is down); `nil` ends the outage.
+    public func outage(_ outcome: SinkOutcome?) {
+        state.withLock { $0.outage = outcome }
+    }
+
     /// Event ids in the order they were delivered (every attempt).
     public var delivered: [String] { state.withLock { $0.calls.map(\.id) } }
 
     public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
         state.withLock { s in
             s.calls.append((event.seq, event.id, operation))
+            if let outage = s.outage { return outage }
             if var queue = s.script[event.id], !queue.isEmpty {
                 let next = queue.removeFirst()
                 s.script[event.id] = queue
