@@ -90,7 +90,14 @@ extension OdooDatabase {
         }
         if state == "draft" { confirmProduction(mo) }
 
-        let lots = idList("mrp.production", mo, "lot_producing_ids")
+        var lots = idList("mrp.production", mo, "lot_producing_ids")
+        if tracking == "lot" && lots.isEmpty {
+            // Odoo 19 names a lot from the `stock.lot.serial` sequence and produces into it.
+            let lot = insert("stock.lot", ["name": .string(String(format: "%07d", nextSequence("stock.lot.serial"))),
+                                           "product_id": .int(product), "company_id": false])
+            update("mrp.production", mo, ["lot_producing_ids": .ids([lot])])
+            lots = [lot]
+        }
         if tracking == "serial" && lots.isEmpty {
             return assignSerialNumbersAction(mo)
         }
