@@ -279,3 +279,33 @@ import Testing
         }
     }
 }
+
+extension ProductionOrderTests {
+    @Test func pickingTypeSetToAlwaysBackorderMakesPlainMarkDoneSplit() async throws {
+        try await withOdooSimulator { odoo in
+            try odoo.call("stock.picking.type", "write", ids: [8], ["vals": ["create_backorder": "always"]])
+            let mo = try #require(try odoo.call("mrp.production", "create", ["vals_list": [["product_id": 62, "product_qty": 2]]]).first?.int)
+            try odoo.call("mrp.production", "action_confirm", ids: [mo])
+            try odoo.call("mrp.production", "write", ids: [mo], ["vals": ["qty_producing": 1]])
+            try odoo.call("mrp.production", "set_qty_producing", ids: [mo])
+            let answer = try odoo.call("mrp.production", "button_mark_done", ids: [mo])
+            #expect(answer["context"] == ["marked_as_done": true, "mo_ids_to_backorder": nil, "skip_backorder": false])
+            #expect(odoo.record(model: "mrp.production", id: answer["res_id"]?.int ?? 0)?["name"] == "WH/MO/00001-002")
+        }
+    }
+
+    @Test func componentMoveLinesCanBeDeletedToReleaseReservations() async throws {
+        try await withOdooSimulator { odoo in
+            let mo = try #require(try odoo.call("mrp.production", "create", ["vals_list": [["product_id": 62, "product_qty": 2]]]).first?.int)
+            try odoo.call("mrp.production", "action_confirm", ids: [mo])
+            let move = try #require(odoo.record(model: "mrp.production", id: mo)?["move_raw_ids"]?.first?.int)
+            let line = try #require(odoo.record(model: "stock.move", id: move)?["move_line_ids"]?.first?.int)
+            #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 6)
+            try odoo.call("stock.move", "write", ids: [move], ["vals": ["move_line_ids": [[2, .number("\(line)"), 0]]]])
+            #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 0)
+            #expect(odoo.record(model: "stock.move", id: move)?["quantity"]?.decimal == 0)
+            try odoo.call("stock.move", "action_assign", ids: [move])
+            #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 6)
+        }
+    }
+}

@@ -30,7 +30,7 @@ extension OdooDatabase {
         case "mail.activity":
             values = ["date_deadline": .string(String(now.prefix(10))), "user_id": .int(context.uid)]
         case "ir.model.data": values = ["noupdate": false]
-        case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true]
+        case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true, "consumption": "warning"]
         case "res.users": values = ["active": true, "tz": false, "lang": "en_US"]
         default: values = [:]
         }

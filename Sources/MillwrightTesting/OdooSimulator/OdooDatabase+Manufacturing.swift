@@ -236,18 +236,38 @@ extension OdooDatabase {
         return next
     }
 
+    /// The `mrp.consumption.warning` action when picked quantities differ from the BoM for `qty_producing`
+    /// (BoMs with consumption `warning`); nil when they match or the BoM is flexible.
     func consumptionWarning(_ mo: Int, context: OdooContext) -> JSONValue? {
+        guard let bom = int("mrp.production", mo, "bom_id"), string("mrp.bom", bom, "consumption") != "flexible" else { return nil }
         let producing = decimal("mrp.production", mo, "qty_producing")
+        let bomQuantity = decimal("mrp.bom", bom, "product_qty")
+        var expected: [(product: Int, uom: JSONValue, quantity: Decimal)] = []
+        for line in idList("mrp.bom", bom, "bom_line_ids") {
+            guard let product = int("mrp.bom.line", line, "product_id") else { continue }
+            let quantity = (decimal("mrp.bom.line", line, "product_qty") * producing / (bomQuantity == 0 ? 1 : bomQuantity)).rounded(2)
+            if let index = expected.firstIndex(where: { $0.product == product }) {
+                expected[index].quantity += quantity
+            } else {
+                expected.append((product, value("mrp.bom.line", line, "product_uom_id"), quantity))
+            }
+        }
+        let moves = idList("mrp.production", mo, "move_raw_ids").filter {
+            string("stock.move", $0, "state") != "cancel" && bool("stock.move", $0, "picked")
+        }
+        for move in moves {
+            guard let product = int("stock.move", move, "product_id"), !expected.contains(where: { $0.product == product }) else { continue }
+            expected.append((product, value("stock.move", move, "product_uom"), 0))
+        }
         var lines: [JSONValue] = []
-        for move in idList("mrp.production", mo, "move_raw_ids") where string("stock.move", move, "state") != "cancel" {
-            let expected = (producing * decimal("stock.move", move, "unit_factor")).rounded(2)
-            let open = string("stock.move", move, "state") != "done"
-            let consumed = open && bool("stock.move", move, "picked") ? decimal("stock.move", move, "quantity") : 0
-            guard consumed != expected else { continue }
+        for item in expected {
+            let consumed = moves.filter { int("stock.move", $0, "product_id") == item.product }
+                .reduce(Decimal(0)) { $0 + decimal("stock.move", $1, "quantity") }
+            guard consumed != item.quantity else { continue }
             lines.append([0, 0, [
                 "consumption": "warning", "mrp_production_id": .int(mo),
-                "product_consumed_qty_uom": .float(consumed), "product_expected_qty_uom": .float(expected),
-                "product_id": value("stock.move", move, "product_id"), "product_uom_id": value("stock.move", move, "product_uom"),
+                "product_consumed_qty_uom": .float(consumed), "product_expected_qty_uom": .float(item.quantity),
+                "product_id": .int(item.product), "product_uom_id": item.uom,
             ]])
         }
         guard !lines.isEmpty else { return nil }

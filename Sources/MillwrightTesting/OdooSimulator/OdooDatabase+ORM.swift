@@ -241,7 +241,13 @@ extension OdooDatabase {
         if model == "stock.quant" {
             throw OdooFault.accessError("You are not allowed to delete 'Quants' (stock.quant) records.\n\nNo group currently allows this operation.\n\nContact your administrator to request access if necessary.")
         }
-        for id in ids { try unlinkChild(model, id) }
+        for id in ids {
+            try unlinkChild(model, id)
+            // Odoo removes the record's external ids with it.
+            for xmlID in self.ids("ir.model.data") where string("ir.model.data", xmlID, "model") == model && int("ir.model.data", xmlID, "res_id") == id {
+                delete("ir.model.data", xmlID)
+            }
+        }
     }
 
     mutating func unlinkChild(_ model: String, _ id: Int) throws {

@@ -123,7 +123,7 @@ struct OdooDatabase: Sendable {
     }
 
     func readValue(_ model: String, _ id: Int, _ field: String, _ spec: OdooFieldSpec, context: OdooContext) -> JSONValue {
-        if spec.computed || field == "display_name", let computed = computedValue(model, id, field, context: context) {
+        if let computed = computedValue(model, id, field, context: context) {
             return computed
         }
         let stored = value(model, id, field)

@@ -102,11 +102,8 @@ indirect enum OdooDomain: Sendable {
                         values.append(.int(target))
                     }
                 default:
-                    if spec.computed || part == "display_name" || part == "id",
-                       let computed = db.computedValue(m, rid, part, context: OdooContext(nil)) {
+                    if let computed = db.computedValue(m, rid, part, context: OdooContext(nil)) {
                         values.append(computed)
-                    } else if part == "id" {
-                        values.append(.int(rid))
                     } else {
                         values.append(db.value(m, rid, part))
                     }

@@ -74,8 +74,9 @@ extension OdooModelSpec {
             OdooModelSpec("res.users", "User", [
                 "name": .char("Name", required: true), "login": .char("Login", required: true),
                 "active": .boolean("Active"), "tz": .selection("Timezone"), "lang": .selection("Language"),
-                "password": .char("Password"),
+                "password": .char("Password"), "group_ids": .many2many("res.groups", "Groups"),
             ], model: ["context_get"]),
+            OdooModelSpec("res.groups", "Access Groups", ["name": .char("Name", required: true)]),
             OdooModelSpec("ir.model", "Models", ["model": .char("Model", required: true), "name": .char("Model Description", required: true)]),
             OdooModelSpec("ir.model.data", "Model Data", [
                 "module": .char("Module", required: true), "name": .char("External Identifier", required: true),
@@ -175,7 +176,7 @@ extension OdooModelSpec {
             ], record: ["action_validate", "do_scrap"]),
             OdooModelSpec("mrp.bom", "Bill of Material", [
                 "product_id": .many2one("product.product", "Product Variant"), "product_qty": .float("Quantity"),
-                "product_uom_id": .many2one("uom.uom", "Unit"), "code": .char("Reference"), "type": .selection("BoM Type"),
+                "product_uom_id": .many2one("uom.uom", "Unit"), "code": .char("Reference"), "type": .selection("BoM Type"), "consumption": .selection("Flexible Consumption"),
                 "bom_line_ids": .one2many("mrp.bom.line", "bom_id", "BoM Lines"), "active": .boolean("Active"),
             ]),
             OdooModelSpec("mrp.bom.line", "Bill of Material Line", [
@@ -234,7 +235,7 @@ extension OdooModelSpec {
                 "res_model": .char("Related Document Model"), "res_id": .integer("Related Document ID"),
                 "activity_type_id": .many2one("mail.activity.type", "Activity Type"), "summary": .char("Summary"),
                 "note": .html("Note"), "user_id": .many2one("res.users", "Assigned to"), "date_deadline": .date("Due Date"),
-                "state": .selection("State", computed: true),
+                "state": .selection("State"),
             ], record: ["action_feedback", "action_done"]),
             OdooModelSpec("mail.message", "Message", [
                 "body": .html("Contents"), "model": .char("Related Document Model"), "res_id": .integer("Related Document ID"),

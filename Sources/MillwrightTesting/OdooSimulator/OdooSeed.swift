@@ -25,6 +25,7 @@ enum Seed {
         db.insert("res.users", ["name": "Mitchell Admin", "login": "admin", "active": true, "tz": "Europe/Brussels", "lang": "en_US"], id: adminUID)
         db.insert("res.users", ["name": "MES Bridge (no MRP)", "login": "mes-bridge", "active": true, "tz": false, "lang": "en_US"], id: mesBridgeUID)
 
+        db.insert("res.groups", ["name": "User"], id: 1)
         for (id, model, name) in [
             (100, "product.product", "Product Variant"), (101, "stock.quant", "Quants"), (102, "stock.move", "Stock Move"),
             (103, "stock.lot", "Lot/Serial"), (104, "stock.picking", "Transfer"), (105, "stock.scrap", "Scrap"),
@@ -90,17 +91,18 @@ enum Seed {
         product(drawerCase, "Drawer Case Black", "FURN_5623", tracking: "lot")
         db.nextIDs["product.product"] = 70
 
-        // Bills of materials: Wood Panel = 3 Ply + 1 Wear; Drawer = 1 Drawer Black + 1 Drawer Case; Table Top = 2 Ply + 4 Bolts.
-        func bom(_ id: Int, _ finished: Int, _ lines: [(Int, String)]) {
+        // Bills of materials (consumption "warning" unless said): Wood Panel = 3 Ply + 1 Wear; Drawer = 1 Drawer Black + 1 Drawer Case; Table Top = 2 Ply + 4 Bolts.
+        func bom(_ id: Int, _ finished: Int, _ lines: [(Int, String)], consumption: String = "warning") {
             db.insert("mrp.bom", ["product_id": .int(finished), "product_qty": .number("1.0"), "product_uom_id": 1,
-                                  "type": "normal", "code": false, "active": true], id: id)
+                                  "type": "normal", "code": false, "active": true, "consumption": .string(consumption)], id: id)
             for (component, quantity) in lines {
                 db.insert("mrp.bom.line", ["bom_id": .int(id), "product_id": .int(component), "product_qty": .number(quantity), "product_uom_id": 1])
             }
         }
         bom(3, woodPanel, [(plyLayer, "3.0"), (wearLayer, "1.0")])
         bom(5, tableTop, [(plyLayer, "2.0"), (bolt, "4.0")])
-        bom(7, drawer, [(drawerBlack, "1.0"), (drawerCase, "1.0")])
+        // The demo Drawer BoM is flexible: Odoo asks no consumption question for it.
+        bom(7, drawer, [(drawerBlack, "1.0"), (drawerCase, "1.0")], consumption: "flexible")
 
         // Lots and stock.
         for (id, name, item) in [(1, "0000000000029", drawer), (5, "0000000000030", drawer), (6, "0000000000031", drawer),
