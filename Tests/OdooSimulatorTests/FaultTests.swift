@@ -78,7 +78,7 @@ import Testing
                 "service": "object", "method": "execute_kw",
                 "args": ["mfg", 2, .string(odoo.adminAPIKey), "product.product", "search_read", [[]], ["limit": 1]],
             ]]
-            let response = try await client.send(method: .POST, path: "/jsonrpc", body: body.canonicalText, headers: [])
+            let response = try await client.send(method: .POST, path: "/jsonrpc", body: body.canonicalText, headers: [("Content-Type", "application/json")])
             #expect(response.status == 200)
             #expect(response.json?["error"]?["data"]?["name"] == "psycopg2.errors.SerializationFailure")
         }

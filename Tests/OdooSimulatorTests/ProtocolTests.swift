@@ -10,7 +10,9 @@ import Testing
     @Test func authenticationErrorsAreWerkzeugShaped() async throws {
         try await withOdooSimulator { odoo in
             let client = SimulatorClient(odoo)
-            let none = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{}", headers: [("X-Odoo-Database", "mfg")])
+            let none = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{}", headers: [
+                ("X-Odoo-Database", "mfg"), ("Content-Type", "application/json"),
+            ])
             #expect(none.status == 401)
             #expect(none.headers.first(name: "WWW-Authenticate") == "Bearer")
             #expect(none.json?["name"] == "werkzeug.exceptions.Unauthorized")
@@ -22,13 +24,13 @@ import Testing
             #expect(wrong.contentType == "application/json; charset=utf-8")
 
             let database = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{}", headers: [
-                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("X-Odoo-Database", "other"),
+                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("X-Odoo-Database", "other"), ("Content-Type", "application/json"),
             ])
             #expect(database.status == 404)
             #expect(database.contentType == "text/html; charset=utf-8")
 
             let noDatabase = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{}", headers: [
-                ("Authorization", "bearer \(odoo.adminAPIKey)"),
+                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("Content-Type", "application/json"),
             ])
             #expect(noDatabase.json == ["lang": "en_US", "tz": "Europe/Brussels", "uid": 2])
         }
@@ -59,7 +61,7 @@ import Testing
             #expect(missing.json?["message"] == "Record does not exist or has been deleted.\n(Record: product.product(999999999,), User: 2)")
 
             let badJSON = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{not json", headers: [
-                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("X-Odoo-Database", "mfg"),
+                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("X-Odoo-Database", "mfg"), ("Content-Type", "application/json"),
             ])
             #expect(badJSON.status == 400)
             #expect(badJSON.json?["name"] == "werkzeug.exceptions.BadRequest")
@@ -68,7 +70,20 @@ import Testing
             #expect(get.status == 404)
             #expect(get.json?["message"] == "Did you mean POST /json/2/<model>/<method>?")
 
+            // JSON routes want a JSON content type: Werkzeug's 415 page otherwise, for JSON-RPC too.
+            let untyped = try await client.send(method: .POST, path: "/json/2/res.users/context_get", body: "{}", headers: [
+                ("Authorization", "bearer \(odoo.adminAPIKey)"), ("X-Odoo-Database", "mfg"),
+            ])
+            #expect(untyped.status == 415)
+            #expect(untyped.contentType == "text/html; charset=utf-8")
+            let untypedRPC = try await client.send(method: .POST, path: "/jsonrpc", body: "{}", headers: [])
+            #expect(untypedRPC.status == 415)
+            let badRPC = try await client.send(method: .POST, path: "/jsonrpc", body: "nope", headers: [("Content-Type", "application/json")])
+            #expect(badRPC.status == 400)
+            #expect(badRPC.text == "Invalid JSON data")
+
             let version = try await client.send(method: .GET, path: "/web/version", body: nil, headers: [])
+            #expect(version.headers.first(name: "Connection") == "close")
             #expect(version.json == ["version": "19.0", "version_info": [19, 0, 0, "final", 0, ""]])
         }
     }

@@ -17,6 +17,8 @@ extension OdooDatabase {
         }
         if let order, !order.trimmingCharacters(in: .whitespaces).isEmpty {
             found = try sorted(model, found, order: order)
+        } else if let spec = specs[model], spec.defaultOrder != "id" {
+            found = try sorted(model, found, order: spec.defaultOrder)
         }
         let start = min(offset, found.count)
         let end = limit.map { min(found.count, start + $0) } ?? found.count
@@ -37,6 +39,10 @@ extension OdooDatabase {
             for (field, descending) in keys {
                 let x = sortKey(model, a, field)
                 let y = sortKey(model, b, field)
+                // PostgreSQL: NULLs sort last ascending, first descending.
+                let xNull = x == .bool(false) || x == .null
+                let yNull = y == .bool(false) || y == .null
+                if xNull != yNull { return descending ? xNull : yNull }
                 if let order = OdooDomain.compare(x, y), order != .orderedSame {
                     return descending ? order == .orderedDescending : order == .orderedAscending
                 }

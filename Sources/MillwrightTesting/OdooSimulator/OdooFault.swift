@@ -104,6 +104,7 @@ enum OdooHTTPStatus {
         case 403: "Forbidden"
         case 404: "Not Found"
         case 409: "Conflict"
+        case 415: "Unsupported Media Type"
         case 422: "Unprocessable Entity"
         case 500: "Internal Server Error"
         case 503: "Service Unavailable"

@@ -31,35 +31,32 @@ final class OdooHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .drop:
                 context.close(promise: nil)
             case .respond(let response, nil):
-                write(response, keepAlive: requestHead.isKeepAlive, version: requestHead.version, context: context)
+                write(response, context: context)
             case .respond(let response, let delay?):
                 let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-                let keepAlive = requestHead.isKeepAlive
-                let version = requestHead.version
                 context.eventLoop.scheduleTask(in: .nanoseconds(Int64(Self.nanoseconds(delay)))) {
-                    bound.value.handler.write(response, keepAlive: keepAlive, version: version, context: bound.value.context)
+                    bound.value.handler.write(response, context: bound.value.context)
                 }
             }
         }
     }
 
-    private func write(_ response: OdooHTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+    /// Writes the answer as Odoo's Werkzeug server does: HTTP/1.0, `Connection: close`, one request per connection.
+    private func write(_ response: OdooHTTPResponse, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
+        headers.add(name: "Server", value: "Werkzeug/2.2.2 Python/3.11.2")
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.utf8.count))
-        headers.add(name: "Server", value: "Werkzeug/3.0.1 Python/3.12.3")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(name: "Connection", value: "close")
         let status = HTTPResponseStatus(statusCode: response.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_0, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
         buffer.writeString(response.body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
-        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

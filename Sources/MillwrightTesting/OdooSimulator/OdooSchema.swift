@@ -28,6 +28,18 @@ struct OdooModelSpec: Sendable {
     var modelMethods: Set<String> = []
     /// Groups named in the AccessError a user without rights gets, per operation.
     var accessGroups: [String] = []
+    /// The model's `_order`, used when a search names no `order` (as observed on Odoo 19).
+    var defaultOrder: String {
+        switch name {
+        case "product.product": "default_code, name, id"
+        case "mrp.production": "priority desc, date_start, id"
+        case "stock.lot": "name, id"
+        case "stock.location": "complete_name, id"
+        case "stock.scrap", "maintenance.request", "stock.picking": "id desc"
+        case "mail.activity": "date_deadline, id"
+        default: "id"
+        }
+    }
 
     init(_ name: String, _ description: String, _ fields: [String: OdooFieldSpec],
          record: Set<String> = [], model: Set<String> = [], groups: [String] = []) {

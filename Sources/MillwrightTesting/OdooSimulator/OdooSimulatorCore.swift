@@ -91,6 +91,11 @@ final class OdooSimulatorCore: Sendable {
         guard request.method == "POST", parts.count == 2, let model, let method else {
             return fail(.notFound("Did you mean POST /json/2/<model>/<method>?"), model: model, method: method)
         }
+        guard Self.isJSON(request, alsoAccepting: []) else {
+            return run(model: model, method: method, protocol: .json2) {
+                Self.unsupportedMediaType(route: "/json/2/&lt;__model__&gt;/&lt;__method__&gt;", type: "json2", accept: "application/json")
+            }
+        }
         guard let authorization = request.header("Authorization"),
               authorization.lowercased().hasPrefix("bearer ") else {
             return fail(.unauthorized("User not authenticated, use an API Key with a Bearer Authorization header."), model: model, method: method)
@@ -105,9 +110,8 @@ final class OdooSimulatorCore: Sendable {
         } catch {
             return fail(.badRequest("could not parse the body as json: \(Self.pythonJSONMessage(error))"), model: model, method: method)
         }
-        guard var kwargs = body.objectValue else {
-            return fail(.unprocessable("the body must be a JSON object"), model: model, method: method)
-        }
+        // Odoo 19 calls the method without arguments when the body is JSON but not an object.
+        var kwargs = body.objectValue ?? [:]
         let ids = kwargs.removeValue(forKey: "ids").map { value in (value.arrayValue ?? [value]).compactMap(\.intValue) }
         return run(model: model, method: method, protocol: .json2) {
             do {
@@ -121,7 +125,14 @@ final class OdooSimulatorCore: Sendable {
     }
 
     private func handleJSONRPC(_ request: OdooHTTPRequest) -> OdooHTTPOutcome {
-        let envelope = (try? JSONParser().parse(request.body)) ?? .null
+        guard Self.isJSON(request, alsoAccepting: ["application/json-rpc"]) else {
+            return run(model: nil, method: nil, protocol: .jsonRPC) {
+                Self.unsupportedMediaType(route: "/jsonrpc", type: "jsonrpc", accept: "application/json, application/json-rpc")
+            }
+        }
+        guard let envelope = try? JSONParser().parse(request.body) else {
+            return run(model: nil, method: nil, protocol: .jsonRPC) { .html("Invalid JSON data", status: 400) }
+        }
         let id = envelope["id"] ?? .null
         let params = envelope["params"]?.objectValue ?? [:]
         let service = params["service"]?.stringValue ?? ""
@@ -259,6 +270,24 @@ final class OdooSimulatorCore: Sendable {
 
     private func fail(_ fault: OdooFault, model: String?, method: String?) -> OdooHTTPOutcome {
         run(model: model, method: method, protocol: .json2) { .json(fault.body, status: fault.status, headers: fault.headers) }
+    }
+
+    static func isJSON(_ request: OdooHTTPRequest, alsoAccepting others: [String]) -> Bool {
+        let type = request.header("Content-Type")?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        } ?? ""
+        return type == "application/json" || others.contains(type)
+    }
+
+    /// Werkzeug's 415 page, as Odoo 19 answers a JSON route called without a JSON content type.
+    static func unsupportedMediaType(route: String, type: String, accept: String) -> OdooHTTPResponse {
+        .html("""
+            <!doctype html>
+            <html lang=en>
+            <title>415 Unsupported Media Type</title>
+            <h1>Unsupported Media Type</h1>
+            <p>Request inferred type is compatible with [&#39;http&#39;] but &#39;\(route)&#39; is type=&#39;\(type)&#39;.<br><br>Please verify the Content-Type request header and try again.</p>
+            """, status: 415, headers: [("Accept", accept)])
     }
 
     static func pythonJSONMessage(_ error: any Error) -> String {
