@@ -122,6 +122,31 @@ import Testing
         }
     }
 
+    @Test func transfersShortOfStockAskAboutABackorder() async throws {
+        try await withOdooSimulator { odoo in
+            let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
+                "picking_type_id": 7, "location_id": 5, "location_dest_id": 37,
+                "move_ids": [[0, 0, ["product_id": 59, "product_uom_qty": 100, "location_id": 5, "location_dest_id": 37]]],
+            ]]]).first?.int)
+            try odoo.call("stock.picking", "action_confirm", ids: [picking])
+            #expect(odoo.record(model: "stock.picking", id: picking)?["state"] == "assigned")
+            let answer = try odoo.call("stock.picking", "button_validate", ids: [picking])
+            #expect(answer["res_model"] == "stock.backorder.confirmation")
+            #expect(odoo.record(model: "stock.picking", id: picking)?["state"] == "assigned")
+            #expect(odoo.onHand(productCode: "FURN_7111") == 20)
+            try odoo.call("stock.picking", "action_cancel", ids: [picking])
+            #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 0)
+
+            // Validating a draft transfer confirms it and moves the stock at once.
+            let direct = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
+                "picking_type_id": 7, "location_id": 5, "location_dest_id": 37,
+                "move_ids": [[0, 0, ["product_id": 31, "product_uom_qty": 1, "location_id": 5, "location_dest_id": 37]]],
+            ]]]).first?.int)
+            #expect(try odoo.call("stock.picking", "button_validate", ids: [direct]) == true)
+            #expect(odoo.onHand(productCode: "FURN_0269", location: "WH/Quarantine") == 1)
+        }
+    }
+
     @Test func unitsAndDomainsBehaveLikeOdoo() async throws {
         try await withOdooSimulator { odoo in
             let client = SimulatorClient(odoo)

@@ -159,7 +159,10 @@ extension OdooDatabase {
             for id in ids { assignPicking(id) }
             return .bool(true)
         case ("stock.picking", "button_validate"):
-            for id in ids { try validatePicking(id) }
+            for id in ids {
+                let answer = validatePicking(id)
+                if answer != .bool(true) { return answer }
+            }
             return .bool(true)
         case ("stock.picking", "action_cancel"):
             for id in ids {

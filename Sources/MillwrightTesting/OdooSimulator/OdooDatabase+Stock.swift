@@ -163,18 +163,29 @@ extension OdooDatabase {
         let moves = idList("stock.picking", picking, "move_ids")
         for move in moves { reserve(move) }
         let open = moves.filter { !["done", "cancel"].contains(string("stock.move", $0, "state") ?? "") }
-        let assigned = open.allSatisfy { string("stock.move", $0, "state") == "assigned" }
+        // Odoo 19 (move type "direct"): a transfer is ready as soon as anything is reserved.
+        let anything = open.contains { decimal("stock.move", $0, "quantity") > 0 }
         if string("stock.picking", picking, "state") != "done" {
-            update("stock.picking", picking, ["state": .string(assigned ? "assigned" : "confirmed")])
+            update("stock.picking", picking, ["state": .string(anything ? "assigned" : "confirmed")])
         }
     }
 
-    mutating func validatePicking(_ picking: Int) throws {
+    /// `button_validate`: `true` when every move has its quantity, else the "Create Backorder?" wizard
+    /// (nothing changes). A draft transfer is confirmed first.
+    mutating func validatePicking(_ picking: Int) -> JSONValue {
         if string("stock.picking", picking, "state") == "draft" { confirmPicking(picking) }
-        for move in idList("stock.picking", picking, "move_ids") where !["done", "cancel"].contains(string("stock.move", move, "state") ?? "") {
-            if decimal("stock.move", move, "quantity") > 0 { doneMove(move) } else { cancelMove(move) }
+        let open = idList("stock.picking", picking, "move_ids").filter { !["done", "cancel"].contains(string("stock.move", $0, "state") ?? "") }
+        if open.contains(where: { decimal("stock.move", $0, "quantity") < decimal("stock.move", $0, "product_uom_qty") }) {
+            return [
+                "name": "Create Backorder?", "type": "ir.actions.act_window", "view_mode": "form",
+                "res_model": "stock.backorder.confirmation", "views": [[937, "form"]], "view_id": 937, "target": "new",
+                "context": ["button_validate_picking_ids": .ids([picking]), "default_show_transfers": false,
+                            "default_pick_ids": [[4, .int(picking)]]],
+            ]
         }
+        for move in open { doneMove(move) }
         update("stock.picking", picking, ["state": "done", "date_done": .string(now)])
+        return .bool(true)
     }
 
     // MARK: Scrap
