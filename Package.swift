@@ -114,7 +114,12 @@ let package = Package(
         // this package can prove themselves too.
         .target(
             name: "MillwrightTesting",
-            dependencies: ["MillwrightCore"],
+            dependencies: [
+                "MillwrightCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // In-repo load tool: raw store ceiling and HTTP ingest load (see BENCHMARKS.md).
@@ -167,6 +172,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .testTarget(
+            name: "OdooSimulatorTests",
+            dependencies: [
+                "MillwrightTesting",
+                "MillwrightCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MillwrightAPITests",
