@@ -175,7 +175,11 @@ extension OdooOperations {
         if case .number(let n)? = await cache.get("activity:todo"), let id = Int(n) { return id }
         let found = try await client.searchRead(
             "ir.model.data", [.leaf("module", "=", "mail"), .leaf("name", "=", "mail_activity_data_todo")], fields: ["res_id"], limit: 1)
-        guard let id = found.first?.int("res_id") else { throw OdooError(.notFound, "Odoo has no To-Do activity type (mail.mail_activity_data_todo)") }
+        // The external id can be gone in a customised database: then the type named To-Do.
+        let byName = found.isEmpty ? try await client.searchRead("mail.activity.type", [.leaf("name", "=", "To-Do")], fields: ["name"], limit: 1) : []
+        guard let id = found.first?.int("res_id") ?? byName.first?.id else {
+            throw OdooError(.notFound, "Odoo has no To-Do activity type (mail.mail_activity_data_todo)")
+        }
         await cache.set("activity:todo", .int(id))
         return id
     }

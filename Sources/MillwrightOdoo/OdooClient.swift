@@ -22,6 +22,8 @@ public struct OdooSettings: Sendable {
     public var callTimeout: Duration
     /// Attempts for calls that are safe to repeat (reads, and any call Odoo rolled back on a conflict).
     public var maxAttempts: Int
+    /// The wait before retry `attempt` (1-based), given Odoo's `Retry-After`. Tests inject `{ _, _ in .zero }`.
+    public var backoff: @Sendable (_ attempt: Int, _ retryAfter: Int?) -> Duration = OdooClient.backoff
 
     public init(
         url: String, database: String, login: String, apiKey: String, preferredProtocol: OdooProtocol? = nil,
@@ -159,7 +161,7 @@ public final class OdooClient: Sendable {
             case .failure(let error):
                 let repeatable = error.kind == .conflict || error.kind == .overloaded || (error.retryable && call.isReadOnly)
                 guard repeatable, attempt < settings.maxAttempts, !Task.isCancelled else { throw error }
-                let delay = Self.backoff(attempt: attempt, retryAfter: error.retryAfter)
+                let delay = settings.backoff(attempt, error.retryAfter)
                 logger.notice("odoo call failed, retrying", metadata: ["call": "\(call)", "error": "\(error.code)", "attempt": "\(attempt)", "delay_ms": "\(delay.milliseconds)"])
                 do { try await Task.sleep(for: delay) } catch { throw OdooError(.timeout, "cancelled while waiting to retry", call: call.description) }
             }
@@ -171,7 +173,7 @@ public final class OdooClient: Sendable {
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(8 s, 0.2 s × 2^attempt)], or `Retry-After`.
-    static func backoff(attempt: Int, retryAfter: Int?) -> Duration {
+    @Sendable public static func backoff(_ attempt: Int, _ retryAfter: Int?) -> Duration {
         if let retryAfter { return .seconds(min(max(retryAfter, 1), 120)) }
         let cap = min(8.0, 0.2 * pow(2.0, Double(attempt)))
         return .milliseconds(Int(Double.random(in: 0...cap) * 1000))

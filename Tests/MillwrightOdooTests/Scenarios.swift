@@ -27,8 +27,13 @@ struct Scenarios {
         let product = try await ops.product(ProductReference(rawValue: code))
         var vals: [String: JSONValue] = ["product_id": .int(product.id), "product_qty": .int(quantity)]
         if bomWithoutOperations {
-            let boms = try await client.searchRead(
+            // Real Odoo's demo BoMs are per template; the simulator keeps BoMs per variant (no templates).
+            let perTemplate = try? await client.searchRead(
                 "mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([product.id]))], fields: ["operation_ids"], order: "id")
+            var boms = perTemplate ?? []
+            if perTemplate == nil {
+                boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(product.id))], fields: ["code"], order: "id")
+            }
             if let bom = boms.first(where: { $0.ids("operation_ids").isEmpty }) { vals["bom_id"] = .int(bom.id) }
         }
         let id = try #require(try await client.create("mrp.production", [vals]).first)

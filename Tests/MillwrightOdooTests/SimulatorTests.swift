@@ -11,9 +11,10 @@ import Testing
 @Suite("Odoo connector against the simulator", .serialized)
 struct SimulatorTests {
     static func client(_ sim: OdooSimulator, _ kind: MillwrightOdoo.OdooProtocol? = nil, key: String? = nil, login: String = "admin", timeout: Duration = .seconds(30), attempts: Int = 4) async throws -> OdooClient {
-        let settings = OdooSettings(
+        var settings = OdooSettings(
             url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: login, apiKey: key ?? sim.adminAPIKey, preferredProtocol: kind,
             callsPerSecond: nil, callTimeout: timeout, maxAttempts: attempts)
+        settings.backoff = { _, _ in .zero }  // no real waiting in unit tests
         return try await OdooClient.connect(settings)
     }
 
@@ -71,7 +72,7 @@ struct SimulatorTests {
             func kind(of fault: OdooSimulatedFault) async -> OdooError.Kind? {
                 sim.inject(fault, model: "product.product", method: "write")
                 do {
-                    try await client.write("product.product", [1], ["name": "x"])
+                    try await client.write("product.product", [sim.productID(code: "FURN_7023") ?? 0], ["name": "x"])
                     return nil
                 } catch {
                     return error.kind
@@ -85,9 +86,9 @@ struct SimulatorTests {
 
             sim.inject(.overloaded(retryAfter: 3), model: "product.product", method: "read")
             do {
-                _ = try await client.read("product.product", [1], fields: ["name"])
+                _ = try await client.read("product.product", [sim.productID(code: "FURN_7023") ?? 0], fields: ["name"])
                 Issue.record("expected overload")
-            } catch {
+            } catch let error as OdooError {
                 #expect(error.retryAfter == 3)
                 #expect(error.retryable)
             }
@@ -97,13 +98,14 @@ struct SimulatorTests {
     @Test func safeCallsAreRetriedInsideTheClient() async throws {
         try await withOdooSimulator { sim in
             let client = try await Self.client(sim, attempts: 3)
+            let id = try #require(sim.productID(code: "FURN_7023"))
             sim.inject(.serializationFailure, model: "product.product", method: "write", times: 2)
-            try await client.write("product.product", [1], ["name": "Renamed"])  // rolled back twice, then applied
+            try await client.write("product.product", [id], ["name": "Renamed"])  // rolled back twice, then applied
             sim.inject(.dropConnection(afterApplying: false), model: "product.product", method: "search_read", times: 2)
-            let rows = try await client.searchRead("product.product", [.leaf("id", "=", 1)], fields: ["name"])
+            let rows = try await client.searchRead("product.product", [.leaf("id", "=", .int(id))], fields: ["name"])
             #expect(rows.first?.string("name") == "Renamed")
             sim.inject(.dropConnection(afterApplying: false), model: "product.product", method: "write")
-            await #expect { try await client.write("product.product", [1], ["name": "x"]) } throws: { ($0 as? OdooError)?.kind == .connection }
+            await #expect { try await client.write("product.product", [id], ["name": "x"]) } throws: { ($0 as? OdooError)?.kind == .connection }
         }
     }
 
@@ -115,7 +117,7 @@ struct SimulatorTests {
             do {
                 _ = try await bridge.searchRead("mrp.production", [], fields: ["name"], limit: 1)
                 Issue.record("mes-bridge must not read production orders")
-            } catch {
+            } catch let error as OdooError {
                 #expect(error.kind == .accessDenied)
                 #expect(error.message.hasPrefix("user 'mes-bridge' lacks read access on mrp.production"))
             }
