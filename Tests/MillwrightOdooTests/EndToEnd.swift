@@ -5,6 +5,7 @@ import MillwrightCore
 import MillwrightEngine
 import MillwrightSQLite
 import MillwrightServer
+import Synchronization
 import Testing
 
 @testable import MillwrightOdoo
@@ -26,6 +27,28 @@ struct EndToEnd {
         let envelope: JSONValue = ["specversion": "1.0", "id": .string(id), "source": .string(source), "type": .string(type), "data": data]
         let event = try EventDecoder().decode(envelope)
         _ = try await store.append([event], receivedAt: Date())
+    }
+
+    /// Routes and delivers until nothing is pending, moving time past each retry's backoff.
+    func drainWithRetries(rounds: Int) async throws {
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .critical
+        let ops = scenarios.ops
+        let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
+        let flows = try EndToEnd.shippedFlows(sink)
+        let clock = TestDate()
+        let router = DeliveryRouter(store: store, flows: flows, now: { clock.now }, logger: logger)
+        let worker = DeliveryWorker(
+            store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 4, now: { clock.now }, random: { 1 },
+            breakers: CircuitBreakers(threshold: 1_000), metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        while try await router.routeOnce() > 0 {}
+        for _ in 0..<rounds {
+            while try await worker.runOnce() > 0 {}
+            let open = try await store.deliveries(DeliveryQuery(states: [.pending, .retrying, .inFlight], limit: 1))
+            if open.isEmpty { return }
+            clock.advance(700)  // past any backoff (max 10 min)
+        }
+        Issue.record("deliveries still pending after \(rounds) rounds")
     }
 
     /// Routes and delivers until nothing is due.
@@ -73,4 +96,10 @@ struct EndToEnd {
         let done = try await store.deliveries(DeliveryQuery(states: [.done]))
         #expect(done.count == 3, "consumption and two completions; the duplicate was never a second event")
     }
+}
+
+final class TestDate: Sendable {
+    private let value = Mutex(Date())
+    var now: Date { value.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import Metrics
+import MillwrightCore
+import MillwrightEngine
+import MillwrightServer
+import MillwrightSQLite
+import MillwrightTesting
+import Testing
+
+@testable import MillwrightOdoo
+
+/// A production day through the whole engine against the simulator, with duplicates, transient faults
+/// (conflicts, dropped connections with and without the effect committed, overload) and permanent
+/// errors (unknown product, wrong unit dimension). The simulator's final state must equal the expected
+/// state exactly; every permanent error is a dead letter with its reason; after fixing the data and
+/// replaying, the state is complete.
+@Suite("Delivery under faults")
+struct DeliveryUnderFaultsTests {
+    @Test func aProductionDayWithFaultsEndsExactlyRight() async throws {
+        try await withOdooSimulator { sim in
+            var settings = OdooSettings(url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: "admin", apiKey: sim.adminAPIKey, callsPerSecond: nil, maxAttempts: 2)
+            settings.backoff = { _, _ in .zero }
+            let client = try await OdooClient.connect(settings)
+            let e2e = try EndToEnd(client)
+            let s = e2e.scenarios
+            try await s.stock("FURN_7111", 100_000)
+            try await s.stock("FURN_8111", 100_000)
+            _ = try await s.ops.upsertProducts([try s.decode(ProductUpserted.self, ["product": "MW-COUNT-1", "name": "Counted part", "uom": "H87"])])
+
+            // 12 orders of 10 units; each gets 10 completions of 1 (the last one final), in log order.
+            var orders: [String] = []
+            for _ in 0..<12 {
+                let order = try await s.makeOrder("FURN_7023", quantity: 10)
+                _ = try await s.ops.confirmOrder(OrderReference(rawValue: order.name))
+                orders.append(order.name)
+            }
+            var sent = 0
+            var rng = SeededGenerator(seed: 42)
+            for step in 0..<10 {
+                for (o, order) in orders.enumerated() {
+                    var data: JSONValue = ["order": .string(order), "quantity": 1, "uom": "H87"]
+                    if step == 9, case .object(var d) = data { d["final"] = true; data = .object(d) }
+                    let id = "done-\(o)-\(step)"
+                    try await e2e.send(id, ProductionCompleted.eventType, data)
+                    sent += 1
+                    if Int.random(in: 0..<20, using: &rng) == 0 { try await e2e.send(id, ProductionCompleted.eventType, data) }  // exact duplicate
+                }
+            }
+            // Counts (absolute, idempotent) and two permanent errors.
+            for i in 0..<20 {
+                try await e2e.send("count-\(i)", InventoryCounted.eventType, ["product": "MW-COUNT-1", "location": "WH/Stock", "quantity": .number(String(90_000 + i)), "uom": "H87"])
+            }
+            try await e2e.send("bad-product", ScrapReported.eventType, ["product": "MW-NEW-1", "quantity": 1, "uom": "H87"])
+            try await e2e.send("bad-unit", ScrapReported.eventType, ["product": "FURN_7111", "quantity": 1, "uom": "KGM"])
+
+            // Transient faults, spread over the run.
+            sim.inject(.serializationFailure, model: "mrp.production", method: "write", times: 7)
+            sim.inject(.dropConnection(afterApplying: true), model: "mrp.production", method: "button_mark_done", times: 5)
+            sim.inject(.dropConnection(afterApplying: false), model: "mrp.production", method: "set_qty_producing", times: 5)
+            sim.inject(.overloaded(retryAfter: 0), model: "stock.quant", method: "create", times: 3)
+
+            try await e2e.drainWithRetries(rounds: 200)
+
+            // Every order: exactly 10 produced over its chain, all done, one backorder per partial.
+            for order in orders {
+                let chain = try await s.ops.findOrders(OrderQuery(name: OrderReference(rawValue: order)))
+                #expect(chain.reduce(Decimal(0)) { $0 + $1.quantityProduced } == 10, "\(order)")
+                #expect(chain.allSatisfy { $0.state == "done" }, "\(order)")
+                #expect(chain.count == 10, "\(order): -001 … -010")
+            }
+            #expect(sim.onHand(productCode: "MW-COUNT-1") == 90_019, "the last count wins: one partition, in order")
+            let dead = try await e2e.store.deliveries(DeliveryQuery(states: [.dead]))
+            #expect(Set(dead.compactMap(\.lastErrorCode)) == ["MW-ODOO-0015", "MW-ODOO-0016"])
+            #expect(dead.contains { $0.lastError?.contains("MW-NEW-1") == true })
+            #expect(dead.contains { $0.lastError?.contains("dimension") == true })
+            #expect(sim.pendingFaults == 0, "every injected fault was met")
+
+            // Fix the data (the product now exists; the bad unit stays bad) and replay both.
+            _ = try await s.ops.upsertProducts([try s.decode(ProductUpserted.self, ["product": "MW-NEW-1", "name": "New part", "uom": "H87"])])
+            try await s.stock("MW-NEW-1", 5)
+            for d in dead { _ = try await e2e.store.replay(d.id, at: Date()) }
+            try await e2e.drainWithRetries(rounds: 20)
+            let stillDead = try await e2e.store.deliveries(DeliveryQuery(states: [.dead]))
+            #expect(stillDead.count == 1)
+            #expect(stillDead.first?.lastErrorCode == "MW-ODOO-0016")
+            #expect(sim.onHand(productCode: "MW-NEW-1") == 4, "scrapped once after the replay")
+            let deliveries = try await e2e.store.deliveries(DeliveryQuery(limit: 10_000))
+            #expect(deliveries.count == sent + 22, "one delivery per distinct event: duplicates were never events")
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so the run is the same every time.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
