@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "millwright", targets: ["millwright"]),
         .executable(name: "millwright-bench", targets: ["MillwrightBench"]),
+        .executable(name: "millwright-odoo-sim", targets: ["MillwrightOdooSimulatorTool"]),
         .library(name: "MillwrightCore", targets: ["MillwrightCore"]),
         .library(name: "MillwrightTesting", targets: ["MillwrightTesting"]),
     ],
@@ -120,6 +121,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The Odoo simulator as a process (integration tests, demos).
+        .executableTarget(
+            name: "MillwrightOdooSimulatorTool",
+            dependencies: [
+                "MillwrightTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/millwright-odoo-sim",
             swiftSettings: swiftSettings
         ),
         // In-repo load tool: raw store ceiling and HTTP ingest load (see BENCHMARKS.md).

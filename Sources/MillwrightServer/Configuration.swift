@@ -23,6 +23,9 @@ public struct MillwrightConfiguration: Sendable {
     public var flowsDirectory = "./flows"
     /// Workers per priority (critical, normal, bulk): deliveries each runs at once.
     public var deliveryConcurrency = 2
+    /// How long a worker holds a delivery before another may take it over (a crashed worker's deliveries
+    /// wait this long). Longer than the slowest sink call.
+    public var deliveryLeaseSeconds = 300
 
     public init() {}
 
@@ -90,7 +93,8 @@ extension MillwrightConfiguration {
         }
         if let node = top["odoo"] { try applyOdoo(node, r) }
         if let flows = top["flows"] {
-            let m = try r.mapping(flows, keys: ["directory", "concurrency"])
+            let m = try r.mapping(flows, keys: ["directory", "concurrency", "lease_seconds"])
+            if let v = m["lease_seconds"] { deliveryLeaseSeconds = try r.int(v, in: 1...86_400) }
             if let v = m["directory"] { flowsDirectory = try r.string(v) }
             if let v = m["concurrency"] { deliveryConcurrency = try r.int(v, in: 1...64) }
         }
@@ -141,6 +145,7 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
         if let v = try value("MILLWRIGHT_FLOWS", { $0.isEmpty ? nil : $0 }, "a directory") { flowsDirectory = v }
+        if let v = try value("MILLWRIGHT_DELIVERY_LEASE_SECONDS", { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }, "seconds from 1 to 86400") { deliveryLeaseSeconds = v }
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
         let odooVariables = ["MILLWRIGHT_ODOO_URL", "MILLWRIGHT_ODOO_DB", "MILLWRIGHT_ODOO_LOGIN", "MILLWRIGHT_ODOO_API_KEY"]
         if odooVariables.contains(where: { environment[$0] != nil }) {

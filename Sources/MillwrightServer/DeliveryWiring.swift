@@ -43,6 +43,7 @@ extension MillwrightNode {
             guard !group.isEmpty else { continue }
             workers.append(DeliveryWorker(
                 store: store, flows: group, sinks: sinks, owner: "\(node)/\(priority.rawValue)", concurrency: configuration.deliveryConcurrency,
+                lease: TimeInterval(configuration.deliveryLeaseSeconds),
                 now: now, breakers: breakers, metricsFactory: metricsFactory, logger: logger))
         }
         let router = DeliveryRouter(store: store, flows: flows, now: now, wake: workers.map(\.doorbell), logger: logger)
