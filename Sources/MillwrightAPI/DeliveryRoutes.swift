@@ -52,6 +52,50 @@ struct DeliveryRoutes {
             let replayed = try await deliveries.delivery(id: delivery.id) ?? delivery
             return GovernanceRoutes.json(.object(Self.describe(replayed)))
         }
+        group.post("replays") { request, context in
+            try context.require("deliveries:replay")
+            let body = try await GovernanceRoutes.object(request, limit: 65_536)
+            let allowed = ["flow", "key", "dry_run"]
+            var errors: [FieldError] = []
+            for key in body.objectValue?.keys.sorted() ?? [] where !allowed.contains(key) {
+                errors.append(FieldError(JSONPointer.root.appending(key), "unknown field; accepted: \(allowed.joined(separator: ", "))"))
+            }
+            var query = DeliveryQuery(states: [.dead], limit: 10_000)
+            if let flow = body["flow"] {
+                if let name = flow.stringValue { query.flow = name } else { errors.append(FieldError(JSONPointer.root.appending("flow"), "must be a flow name")) }
+            }
+            if let key = body["key"] {
+                if let value = key.stringValue {
+                    var events = EventQuery()
+                    events.anyKey = value
+                    events.limit = 1000
+                    query.eventSeqs = try await store.events(events).map(\.seq)
+                } else {
+                    errors.append(FieldError(JSONPointer.root.appending("key"), "must be a business key"))
+                }
+            }
+            var dryRun = true
+            if let value = body["dry_run"] {
+                if let b = value.boolValue { dryRun = b } else { errors.append(FieldError(JSONPointer.root.appending("dry_run"), "must be true or false")) }
+            }
+            guard errors.isEmpty else { throw GovernanceRoutes.invalid(errors) }
+            let matched = try await deliveries.deliveries(query)
+            var filter: [String: JSONValue] = [:]
+            if let flow = query.flow { filter["flow"] = .string(flow) }
+            if let key = body["key"] { filter["key"] = key }
+            if dryRun {
+                return GovernanceRoutes.json(.object(["dry_run": true, "matched": .number(String(matched.count)), "filter": .object(filter)]))
+            }
+            var replayed: [JSONValue] = []
+            for d in matched where try await deliveries.replay(d.id, at: now()) {
+                replayed.append(.number(String(d.id)))
+            }
+            try await governance.audit(
+                "delivery.replay.bulk", target: "deliveries", by: context.actor,
+                before: .object(["filter": .object(filter), "matched": .number(String(matched.count))]),
+                after: .object(["replayed": .number(String(replayed.count))]))
+            return GovernanceRoutes.json(.object(["dry_run": false, "matched": .number(String(matched.count)), "replayed": .number(String(replayed.count)), "ids": .array(replayed), "filter": .object(filter)]))
+        }
         group.get("messages") { request, context in
             try context.require("events:read")
             var key: String?
@@ -245,6 +289,18 @@ extension OpenAPIDocument {
                                                   parameters: [flow, key, after, limit], responses: ["200": response("Dead letters", ref("DeliveryPage"))], problemStatuses: [400])],
             "/v1/dead-letters/{id}/replay": ["post": operation("replayDeadLetter", "Send a dead letter back to pending (audited)", scope: "deliveries:replay",
                                                                parameters: [id], responses: ["200": response("Replayed", ref("Delivery"))], problemStatuses: [404, 409])],
+            "/v1/replays": ["post": operation(
+                "replayDeadLetters", "Replay every dead letter matching a filter; dry_run (the default) only counts them. The real run is audited.",
+                scope: "deliveries:replay",
+                body: .object(["required": true, "content": .object(["application/json": .object(["schema": [
+                    "type": "object", "additionalProperties": false,
+                    "properties": ["flow": string, "key": string, "dry_run": ["type": "boolean"]],
+                ]])])]),
+                responses: ["200": response("Counted or replayed", [
+                    "type": "object", "required": ["dry_run", "matched", "filter"],
+                    "properties": ["dry_run": ["type": "boolean"], "matched": ["type": "integer"], "replayed": ["type": "integer"],
+                                   "ids": ["type": "array", "items": ["type": "integer"]], "filter": ["type": "object"]],
+                ])], problemStatuses: [400, 413, 422])],
             "/v1/messages": ["get": operation("messageStory", "Everything that happened to one business key: events, deliveries, attempts", scope: "events:read",
                                               parameters: [.object(["name": "key", "in": "query", "required": true, "schema": string, "description": "A business key such as WH/MO/00042"])],
                                               responses: ["200": response("The story", ref("MessageStory"))], problemStatuses: [400])],

@@ -67,6 +67,7 @@ public let routeScopes: [(method: String, path: String, scope: String?)] = [
     ("GET", "/v1/deliveries/{id}", "deliveries:read"),
     ("GET", "/v1/dead-letters", "deliveries:read"),
     ("POST", "/v1/dead-letters/{id}/replay", "deliveries:replay"),
+    ("POST", "/v1/replays", "deliveries:replay"),
     ("GET", "/v1/messages", "events:read"),
 ]
 

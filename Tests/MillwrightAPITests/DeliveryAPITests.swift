@@ -40,12 +40,21 @@ struct DeliveryAPITests {
             #expect(items.first?["deliveries"]?.arrayValue?.first?["state"]?.stringValue == "dead")
             #expect(try await client.send(.get, "/v1/messages", contentType: nil).status == .badRequest)
 
+            let dry = try await client.send(.post, "/v1/replays", contentType: "application/json", body: #"{"flow":"f"}"#)
+            #expect(dry.json?["dry_run"] == .bool(true))
+            #expect(dry.json?["matched"] == .number("1"))
+            #expect(try await client.send(.post, "/v1/replays", contentType: "application/json", body: #"{"flow":"f","dryrun":false}"#).status == .unprocessableContent)
+            #expect(try await client.send(.get, "/v1/deliveries?state=dead", contentType: nil).json?["items"]?.arrayValue?.count == 1, "a dry run changes nothing")
+
             let replay = try await client.send(.post, "/v1/dead-letters/\(id)/replay", contentType: nil)
             #expect(replay.status == .ok)
             #expect(replay.json?["state"]?.stringValue == "pending")
             #expect(try await client.send(.post, "/v1/dead-letters/\(id)/replay", contentType: nil).status == .conflict, "only dead letters replay")
             let audit = try await client.send(.get, "/v1/audit", contentType: nil)
             #expect(audit.json?["items"]?.arrayValue?.contains { $0["action"]?.stringValue == "delivery.replay" && $0["target"]?.stringValue == "delivery/\(id)" } == true)
+
+            let bulk = try await client.send(.post, "/v1/replays", contentType: "application/json", body: #"{"key":"WH/MO/00042","dry_run":false}"#)
+            #expect(bulk.json?["replayed"] == .number("0"), "already pending: nothing dead left to replay")
 
             let flows = try await client.send(.get, "/v1/flows", contentType: nil)
             #expect(flows.status == .ok)
