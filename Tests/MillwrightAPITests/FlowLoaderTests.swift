@@ -59,3 +59,33 @@ import Testing
         #expect(Set(flows.map(\.sink)) == ["odoo"])
     }
 }
+
+@Suite struct FlowTesterTests {
+    static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    @Test func theShippedFlowTestsPass() throws {
+        let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(Self.repository.appendingPathComponent("flows").path)
+        let file = Self.repository.appendingPathComponent("flows/tests/odoo.yaml").path
+        let outcomes = try FlowTester(flows: flows).run(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
+        #expect(outcomes.count == 5)
+        for outcome in outcomes { #expect(outcome.passed, "\(outcome.name): \(outcome.failures)") }
+    }
+
+    @Test func aWrongExpectationFailsAndSaysWhy() throws {
+        let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(Self.repository.appendingPathComponent("flows").path)
+        let outcomes = try FlowTester(flows: flows).run(yaml: """
+            cases:
+              - name: wrong flow
+                event: {specversion: "1.0", id: x, source: mes/1, type: mfg.scrap.reported.v1, data: {product: P, quantity: 1, uom: H87}}
+                expect:
+                  deliveries: [{flow: odoo-production-completed}]
+              - name: valid but expected rejected
+                event: {specversion: "1.0", id: y, source: mes/1, type: mfg.scrap.reported.v1, data: {product: P, quantity: 1, uom: H87}}
+                expect: {rejected: "true"}
+            """, file: "t.yaml")
+        #expect(outcomes.map(\.passed) == [false, false])
+        #expect(outcomes[0].failures.contains("unexpected delivery to flow 'odoo-scrap-reported'"))
+        #expect(outcomes[0].failures.first?.hasPrefix("expected a delivery to flow 'odoo-production-completed'") == true)
+        #expect(outcomes[1].failures.first == "expected a rejection, but the event is valid")
+    }
+}
