@@ -100,6 +100,17 @@ public final class SQLiteStore: Store {
                 );
                 """)
         }
+        migrator.registerMigration("v3-hook-receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE hook_receipts (
+                    source TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    until_us INTEGER NOT NULL,
+                    PRIMARY KEY (source, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX hook_receipts_until ON hook_receipts(until_us);
+                """)
+        }
         return migrator
     }
 
@@ -303,6 +314,25 @@ public final class SQLiteStore: Store {
                 )
                 return AuditEntry(seq: row[0], draft: draft, previousHash: row[8], hash: row[9])
             }
+        }
+    }
+
+    public func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool {
+        let nowUs = Self.micros(now)
+        let untilUs = Self.micros(until)
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM hook_receipts WHERE until_us <= ?", arguments: [nowUs])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO hook_receipts (source, id, until_us) VALUES (?, ?, ?)",
+                arguments: [source, id, untilUs]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func forgetHookReceipt(source: String, id: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM hook_receipts WHERE source = ? AND id = ?", arguments: [source, id])
         }
     }
 

@@ -36,6 +36,7 @@ public enum StoreConformance {
         Check(name: "newest-first query returns the newest in log order", body: newestFirst),
         Check(name: "tokens are stored and found by hash", body: tokens),
         Check(name: "statistics count events and conflicts", body: statistics),
+        Check(name: "hook receipts refuse a replay inside the window and forget it after", body: hookReceipts),
     ]
 }
 
@@ -228,5 +229,15 @@ extension StoreConformance {
         _ = try await store.append([EventFixtures.count(id: "a"), EventFixtures.count(id: "b"), EventFixtures.count(id: "b", quantity: 99)], receivedAt: t0)
         let stats = try await store.statistics()
         try expect(stats.events == 2 && stats.conflicts == 1 && stats.lastSeq >= 2 && stats.sizeBytes > 0, "statistics: \(stats)")
+    }
+
+    static func hookReceipts(_ store: any Store) async throws {
+        let window = t0.addingTimeInterval(300)
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0, until: window), "a first receipt is new")
+        try expect(!(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(299), until: window)), "the same id inside its window is a replay")
+        try expect(try await store.recordHookReceipt(source: "other", id: "msg_1", now: t0, until: window), "ids are scoped by hook source")
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(300), until: t0.addingTimeInterval(600)), "after the window the id is forgotten")
+        try await store.forgetHookReceipt(source: "s", id: "msg_1")
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(301), until: t0.addingTimeInterval(600)), "a forgotten receipt can be recorded again")
     }
 }

@@ -48,6 +48,10 @@ final class GatedStore: Store {
     func serviceAccounts() async throws -> [ServiceAccount] { try await inner.serviceAccounts() }
     func appendAudit(_ draft: AuditDraft, hasher: AuditHasher) async throws -> AuditEntry { try await inner.appendAudit(draft, hasher: hasher) }
     func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry] { try await inner.auditEntries(after: after, limit: limit) }
+    func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool {
+        try await inner.recordHookReceipt(source: source, id: id, now: now, until: until)
+    }
+    func forgetHookReceipt(source: String, id: String) async throws { try await inner.forgetHookReceipt(source: source, id: id) }
 }
 
 @Suite("Group commit")

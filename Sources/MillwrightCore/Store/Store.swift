@@ -155,6 +155,13 @@ public protocol Store: Sendable {
     /// Audit entries in log order, after `after`, at most `limit`.
     func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry]
 
+    /// Records that inbound webhook message `id` from hook source `source` was received, remembered until
+    /// `until` (the end of its replay window). Returns `false`, recording nothing, when the same `(source, id)`
+    /// is still remembered at `now`: a replay. Receipts whose window has closed are forgotten.
+    func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool
+    /// Forgets one receipt, so a message whose processing failed can be delivered again.
+    func forgetHookReceipt(source: String, id: String) async throws
+
     func statistics() async throws -> StoreStatistics
 
     /// Flushes and closes. Nothing may be called afterwards.
