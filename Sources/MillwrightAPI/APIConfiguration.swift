@@ -8,6 +8,8 @@ public struct APIConfiguration: Sendable {
     public var metricsRequireToken: Bool = false
     /// Deepest JSON nesting accepted.
     public var maxJSONDepth: Int = 64
+    /// Inbound webhook sources (`hooks:`), secrets still as references.
+    public var hooks: [HookSourceConfiguration] = []
 
     public init() {}
 }

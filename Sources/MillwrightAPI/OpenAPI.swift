@@ -23,11 +23,14 @@ public enum OpenAPIDocument {
             400: "Malformed JSON, invalid UTF-8 or an invalid query", 401: "No, unknown, expired or revoked token",
             403: "The token lacks the scope named in missing_scope", 404: "Not found", 409: "Conflict",
             413: "Body or batch over the limit", 415: "Unsupported Content-Type", 422: "Validation failed; errors lists each field",
+            429: "Over a rate or concurrency limit; retry after Retry-After seconds",
             503: "Starting, shutting down, or the store could not commit",
         ]
         var out: [String: JSONValue] = [:]
         for s in statuses {
-            out[String(s)] = response(descriptions[s] ?? "Problem", ref("Problem"), type: "application/problem+json")
+            let headers: JSONValue? = s == 429 || s == 503
+                ? ["Retry-After": ["schema": ["type": "integer", "minimum": 1], "description": "Seconds to wait before retrying"]] : nil
+            out[String(s)] = response(descriptions[s] ?? "Problem", ref("Problem"), type: "application/problem+json", headers: headers)
         }
         return out
     }
@@ -225,6 +228,41 @@ public enum OpenAPIDocument {
         paths["/v1/audit/verify"] = ["get": operation("verifyAudit", "Check the audit hash chain", scope: "audit:read",
                                                       responses: ["200": response("Result", ref("AuditVerification"))])]
 
+        // Hooks: each source verifies its own callers; no bearer token. `{}` stands for the kinds that carry no
+        // signature header (shared-secret, none, odoo): their checks are described, not declarable here.
+        let hookDescription = """
+            An inbound webhook of a configured source (`hooks:` in the configuration). Not authenticated by a bearer token: \
+            each source is verified its own way. `standard-webhooks`: `webhook-id`, `webhook-timestamp` and \
+            `webhook-signature` (HMAC-SHA256), timestamp within the tolerance, `webhook-id` not seen inside the window. \
+            `shared-secret`: the configured header carries the secret. `none`: the caller's address is in the allow-list. \
+            `odoo`: allow-list and the secret in the path. The verified payload becomes a canonical event by the source's \
+            mapping and is answered like `POST /v1/events`.
+            """
+        let hookSecurity: JSONValue = [["webhookSignature": []], [:]]
+        let hookHeaders: [JSONValue] = [
+            .object(["name": "webhook-id", "in": "header", "required": false, "schema": string, "description": "Standard Webhooks message id"]),
+            .object(["name": "webhook-timestamp", "in": "header", "required": false, "schema": ["type": "string", "pattern": "^[0-9]{1,12}$"],
+                     "description": "Standard Webhooks: seconds since 1970"]),
+        ]
+        let sourceParam = path("source", .object(["type": "string", "pattern": .string(HookSourceConfiguration.namePattern)]))
+        func hookOperation(_ id: String, _ summary: String, parameters: [JSONValue]) -> JSONValue {
+            var responses: [String: JSONValue] = [
+                "201": response("Stored (new)", ref("StoredEvent"), headers: ["Location": ["schema": ["type": "string"]]]),
+                "200": response("Already stored with the same content (a redelivery)", ref("StoredEvent"), headers: ["Location": ["schema": ["type": "string"]]]),
+            ]
+            for (k, v) in problems([400, 401, 403, 404, 409, 413, 422, 429, 503]) { responses[k] = v }
+            return .object([
+                "operationId": .string(id), "summary": .string(summary), "description": .string(hookDescription),
+                "security": hookSecurity, "x-millwright-authentication": "hook-verification",
+                "parameters": .array(parameters),
+                "requestBody": .object(["required": true, "content": content(["description": "The sender's payload (JSON)"])]),
+                "responses": .object(responses),
+            ])
+        }
+        paths["/v1/hooks/{source}"] = ["post": hookOperation("receiveHook", "Receive a webhook of a configured source", parameters: [sourceParam] + hookHeaders)]
+        paths["/v1/hooks/{source}/{secret}"] = ["post": hookOperation(
+            "receiveOdooHook", "Receive an Odoo base_automation webhook (secret in the path)", parameters: [sourceParam, path("secret")])]
+
         return .object([
             "openapi": "3.1.0",
             "info": [
@@ -235,7 +273,13 @@ public enum OpenAPIDocument {
             "paths": .object(paths),
             "components": .object([
                 "schemas": .object(schemas),
-                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A Millwright token (mw_…)."]],
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "A Millwright token (mw_…)."],
+                    "webhookSignature": [
+                        "type": "apiKey", "in": "header", "name": "webhook-signature",
+                        "description": "Standard Webhooks: space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>, with webhook-id and webhook-timestamp; the key is the source's whsec_ secret.",
+                    ],
+                ],
             ]),
         ])
     }

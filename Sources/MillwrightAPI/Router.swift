@@ -16,6 +16,10 @@ public struct APIDependencies: Sendable {
     public var renderMetrics: @Sendable () async -> String
     /// Whether the node should receive traffic (false while starting or shutting down).
     public var isReady: @Sendable () -> Bool
+    /// Inbound webhook sources (`hooks:`), their secrets read.
+    public var hooks: [HookSource]
+    /// Wall-clock time, injected so tests can check webhook timestamps against a fixed now.
+    public var now: @Sendable () -> Date
 
     public init(
         store: any Store,
@@ -24,7 +28,9 @@ public struct APIDependencies: Sendable {
         configuration: APIConfiguration,
         metricsFactory: any MetricsFactory,
         renderMetrics: @escaping @Sendable () async -> String,
-        isReady: @escaping @Sendable () -> Bool
+        isReady: @escaping @Sendable () -> Bool,
+        hooks: [HookSource] = [],
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.ingestor = ingestor
@@ -33,30 +39,51 @@ public struct APIDependencies: Sendable {
         self.metricsFactory = metricsFactory
         self.renderMetrics = renderMetrics
         self.isReady = isReady
+        self.hooks = hooks
+        self.now = now
     }
 }
 
-/// Every route and the scope it needs (`nil`: no token). Documentation and the route-coverage test read
-/// this table; the test proves each handler enforces exactly this and that no route is missing from it.
-public let routeScopes: [(method: String, path: String, scope: String?)] = [
-    ("GET", "/healthz", nil),
-    ("GET", "/readyz", nil),
-    ("GET", "/metrics", nil),  // or metrics:read when metrics.require_token is set
-    ("GET", "/openapi.yaml", nil),
-    ("GET", "/openapi.json", nil),
-    ("POST", "/v1/events", "events:publish:<type>"),
-    ("GET", "/v1/events", "events:read"),
-    ("GET", "/v1/events/{seq}", "events:read"),
-    ("GET", "/v1/schemas", "schemas:read"),
-    ("GET", "/v1/schemas/{type}", "schemas:read"),
-    ("GET", "/v1/service-accounts", "admin"),
-    ("POST", "/v1/service-accounts", "admin"),
-    ("GET", "/v1/service-accounts/{name}/tokens", "admin"),
-    ("POST", "/v1/service-accounts/{name}/tokens", "admin"),
-    ("POST", "/v1/tokens/{id}/rotate", "admin"),
-    ("DELETE", "/v1/tokens/{id}", "admin"),
-    ("GET", "/v1/audit", "audit:read"),
-    ("GET", "/v1/audit/verify", "audit:read"),
+/// How a route authenticates its caller.
+public enum RouteAuthentication: Sendable, Hashable {
+    /// Open: no credentials (health, metrics, the API document).
+    case none
+    /// A bearer token with this scope (`events:publish:<type>` names the scope per event type).
+    case token(scope: String)
+    /// An inbound webhook: the hook source's own verification (Standard Webhooks signature, shared-secret
+    /// header, network allow-list, secret in the path). Bearer tokens are neither needed nor accepted.
+    case hookVerification
+
+    /// The token scope, when the route takes a token.
+    public var scope: String? {
+        if case .token(let scope) = self { return scope }
+        return nil
+    }
+}
+
+/// Every route and how it authenticates. Documentation and the route-coverage test read this table; the
+/// test proves each handler enforces exactly this and that no route is missing from it.
+public let routeScopes: [(method: String, path: String, auth: RouteAuthentication)] = [
+    ("GET", "/healthz", .none),
+    ("GET", "/readyz", .none),
+    ("GET", "/metrics", .none),  // or metrics:read when metrics.require_token is set
+    ("GET", "/openapi.yaml", .none),
+    ("GET", "/openapi.json", .none),
+    ("POST", "/v1/events", .token(scope: "events:publish:<type>")),
+    ("GET", "/v1/events", .token(scope: "events:read")),
+    ("GET", "/v1/events/{seq}", .token(scope: "events:read")),
+    ("GET", "/v1/schemas", .token(scope: "schemas:read")),
+    ("GET", "/v1/schemas/{type}", .token(scope: "schemas:read")),
+    ("GET", "/v1/service-accounts", .token(scope: "admin")),
+    ("POST", "/v1/service-accounts", .token(scope: "admin")),
+    ("GET", "/v1/service-accounts/{name}/tokens", .token(scope: "admin")),
+    ("POST", "/v1/service-accounts/{name}/tokens", .token(scope: "admin")),
+    ("POST", "/v1/tokens/{id}/rotate", .token(scope: "admin")),
+    ("DELETE", "/v1/tokens/{id}", .token(scope: "admin")),
+    ("GET", "/v1/audit", .token(scope: "audit:read")),
+    ("GET", "/v1/audit/verify", .token(scope: "audit:read")),
+    ("POST", "/v1/hooks/{source}", .hookVerification),
+    ("POST", "/v1/hooks/{source}/{secret}", .hookVerification),
 ]
 
 /// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
@@ -98,6 +125,10 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     router.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPIJSON)))
     }
+
+    // Hooks first and outside the token middleware: each source verifies its own callers.
+    HookRoutes(sources: deps.hooks, ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration, now: deps.now)
+        .register(on: router)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(verifier: deps.verifier))
     EventRoutes(ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration).register(on: v1)

@@ -56,7 +56,7 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks"])
         if let server = top["server"] {
             let m = try r.mapping(server, keys: ["host", "port"])
             if let v = m["host"] { host = try r.string(v) }
@@ -77,6 +77,7 @@ extension MillwrightConfiguration {
             let m = try r.mapping(metrics, keys: ["require_token"])
             if let v = m["require_token"] { api.metricsRequireToken = try r.bool(v) }
         }
+        if let hooks = top["hooks"] { api.hooks = try r.hooks(hooks, catalogue: .v1) }
         if let log = top["log"] {
             let m = try r.mapping(log, keys: ["level"])
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }

@@ -37,6 +37,7 @@ public struct MillwrightNode {
 
     /// Opens the store, makes the first admin token if needed, and builds the router.
     public func build(now: @escaping @Sendable () -> Date = { Date() }) async throws -> Parts {
+        let hooks = try configuration.resolvedHooks(environment: environment)
         try Self.prepareDataDirectory(configuration.dataDirectory)
         let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability)
         let bootstrapToken = environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -84,7 +85,9 @@ public struct MillwrightNode {
                 }
                 return registry.emitToString()
             },
-            isReady: { readiness.isReady }
+            isReady: { readiness.isReady },
+            hooks: hooks,
+            now: now
         )
         return Parts(store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness)
     }
