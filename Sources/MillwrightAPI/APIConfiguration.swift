@@ -8,6 +8,8 @@ public struct APIConfiguration: Sendable {
     public var metricsRequireToken: Bool = false
     /// Deepest JSON nesting accepted.
     public var maxJSONDepth: Int = 64
+    /// Requests per bearer token (`limits.rate`): off unless configured.
+    public var rateLimit = RateLimitConfiguration()
     /// Inbound webhook sources (`hooks:`), secrets still as references.
     public var hooks: [HookSourceConfiguration] = []
 

@@ -45,7 +45,7 @@ public enum OpenAPIDocument {
         if let scope {
             op["security"] = [["bearer": []]]
             op["description"] = .string("Needs a token with scope `\(scope)`.")
-            statuses += [401, 403]
+            statuses += [401, 403, 429]
         } else {
             op["security"] = []
         }

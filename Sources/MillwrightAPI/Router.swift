@@ -107,8 +107,11 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
             body: .init(byteBuffer: ByteBuffer(string: await deps.renderMetrics()))
         )
     }
+    let limiter = deps.configuration.rateLimit.standard == nil && deps.configuration.rateLimit.accounts.isEmpty
+        ? nil : RateLimiter(configuration: deps.configuration.rateLimit, now: deps.now)
+    let auth = AuthMiddleware(verifier: deps.verifier, limiter: limiter)
     if deps.configuration.metricsRequireToken {
-        router.group("metrics").add(middleware: AuthMiddleware(verifier: deps.verifier)).get { request, context in
+        router.group("metrics").add(middleware: auth).get { request, context in
             try context.require("metrics:read")
             return try await metrics(request, context)
         }
@@ -130,7 +133,7 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     HookRoutes(sources: deps.hooks, ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration, now: deps.now)
         .register(on: router)
 
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(verifier: deps.verifier))
+    let v1 = router.group("v1").add(middleware: auth)
     EventRoutes(ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration).register(on: v1)
     SchemaRoutes(catalogue: deps.ingestor.decoder.catalogue).register(on: v1)
     let verifier = deps.verifier

@@ -69,9 +69,10 @@ extension MillwrightConfiguration {
             if let v = m["commit_max_batch"] { commitMaxBatchEvents = try r.int(v, in: 1...100_000) }
         }
         if let limits = top["limits"] {
-            let m = try r.mapping(limits, keys: ["max_body_bytes", "max_batch_events"])
+            let m = try r.mapping(limits, keys: ["max_body_bytes", "max_batch_events", "rate"])
             if let v = m["max_body_bytes"] { api.maxBodyBytes = try r.int(v, in: 1_024...1_073_741_824) }
             if let v = m["max_batch_events"] { api.maxBatchEvents = try r.int(v, in: 1...100_000) }
+            if let v = m["rate"] { api.rateLimit = try r.rateLimit(v) }
         }
         if let metrics = top["metrics"] {
             let m = try r.mapping(metrics, keys: ["require_token"])
@@ -101,6 +102,7 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_MAX_BODY_BYTES", { Int($0).flatMap { (1_024...1_073_741_824).contains($0) ? $0 : nil } }, "a whole number of bytes from 1024 to 1073741824") { api.maxBodyBytes = v }
         if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
+        try applyRateLimit(environment: environment)
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
     }
 

@@ -56,11 +56,8 @@ struct HookRoutes {
             }
         }
         guard concurrency.enter(name, limit: source.maxConcurrent) else {
-            var headers = HTTPFields()
-            headers[.retryAfter] = "1"
-            throw Problem(.tooManyRequests, code: ProblemCode.tooManyRequests, title: "Too many requests",
-                          detail: "This hook source has \(source.maxConcurrent) calls in progress, its limit (hooks.\(name).max_concurrent). Retry shortly.",
-                          headers: headers)
+            throw Problem.rateLimited(retryAfter: 1, detail:
+                "This hook source has \(source.maxConcurrent) calls in progress, its limit (hooks.\(name).max_concurrent). Retry shortly.")
         }
         defer { concurrency.leave(name) }
 
