@@ -16,6 +16,8 @@ public struct MillwrightConfiguration: Sendable {
     public var commitMaxBatchEvents = 2_000
     public var api = APIConfiguration()
     public var logLevel: Logger.Level = .info
+    /// `server.tls`: serve HTTPS with these PEM files; `nil`: plain HTTP.
+    public var tls: TLSFiles?
 
     public init() {}
 
@@ -58,9 +60,10 @@ extension MillwrightConfiguration {
         let r = YAMLReader(file: file)
         let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks"])
         if let server = top["server"] {
-            let m = try r.mapping(server, keys: ["host", "port"])
+            let m = try r.mapping(server, keys: ["host", "port", "tls"])
             if let v = m["host"] { host = try r.string(v) }
             if let v = m["port"] { port = try r.int(v, in: 1...65535) }
+            if let v = m["tls"] { tls = try r.tls(v) }
         }
         if let v = top["data"] { dataDirectory = try r.string(v) }
         if let store = top["store"] {
@@ -103,6 +106,7 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_MAX_BATCH_EVENTS", { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }, "a whole number from 1 to 100000") { api.maxBatchEvents = v }
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
         try applyRateLimit(environment: environment)
+        try applyTLS(environment: environment)
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
     }
 

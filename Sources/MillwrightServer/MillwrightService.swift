@@ -94,10 +94,12 @@ public struct MillwrightNode {
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
+        let server = try configuration.httpServer()  // TLS files checked before anything is opened
         let parts = try await build()
         let readiness = parts.readiness
         let app = Application(
             router: parts.router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "millwright"),
             services: [parts.committer],
             onServerRunning: { _ in readiness.set(true) },
