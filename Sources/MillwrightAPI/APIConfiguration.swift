@@ -10,6 +10,8 @@ public struct APIConfiguration: Sendable {
     public var maxJSONDepth: Int = 64
     /// Requests per bearer token (`limits.rate`): off unless configured.
     public var rateLimit = RateLimitConfiguration()
+    /// Sensitive actions that need a second person's approval (`approvals:`): none by default.
+    public var approvals = ApprovalPolicy()
     /// Inbound webhook sources (`hooks:`), secrets still as references.
     public var hooks: [HookSourceConfiguration] = []
 

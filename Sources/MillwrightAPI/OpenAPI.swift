@@ -135,6 +135,20 @@ public enum OpenAPIDocument {
                 "type": "object", "required": ["items", "next_after"],
                 "properties": ["items": ["type": "array", "items": ref("AuditEntry")], "next_after": ["type": ["integer", "null"]]],
             ],
+            "Approval": [
+                "type": "object", "required": ["id", "action", "target", "request", "status", "requested_by", "requested_at", "expires_at"],
+                "properties": [
+                    "id": string, "action": ["enum": .array(ApprovalPolicy.actions.map { .string($0) })], "target": string,
+                    "request": ["type": "object"], "status": ["enum": .array(ApprovalRecord.Status.allCases.map { .string($0.rawValue) })],
+                    "requested_by": string, "origin": string, "requested_at": dateTime, "expires_at": dateTime,
+                    "decided_by": ["type": ["string", "null"]], "decided_at": nullableDateTime, "outcome": ["type": ["object", "null"]],
+                ],
+            ],
+            "ApprovalList": ["type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": ref("Approval")]]],
+            "ApprovalResult": [
+                "type": "object", "required": ["approval", "result"],
+                "properties": ["approval": ref("Approval"), "result": ["type": "object", "description": "What the approved action answers (a new token's secret, once)."]],
+            ],
             "AuditVerification": [
                 "type": "object", "required": ["intact"],
                 "properties": ["intact": ["type": "boolean"], "entries": ["type": "integer"], "head": string,
@@ -200,7 +214,7 @@ public enum OpenAPIDocument {
             "get": operation("listServiceAccounts", "Service accounts", scope: "admin", responses: ["200": response("Accounts", ref("ServiceAccountList"))]),
             "post": operation("createServiceAccount", "Create a service account", scope: "admin",
                               body: jsonBody(["type": "object", "required": ["name"], "properties": ["name": namePattern, "description": string]]),
-                              responses: ["201": response("Created", ref("ServiceAccount"))], problemStatuses: [400, 409, 413, 422]),
+                              responses: ["201": response("Created", ref("ServiceAccount")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 409, 413, 422]),
         ]
         paths["/v1/service-accounts/{name}/tokens"] = [
             "get": operation("listTokens", "An account's tokens (never their secrets)", scope: "admin", parameters: [path("name", namePattern)],
@@ -210,15 +224,15 @@ public enum OpenAPIDocument {
                                   "scopes": ["type": "array", "items": scopePattern, "minItems": 1],
                                   "expires_in_seconds": ["type": "integer", "minimum": 1, "maximum": .number(String(Governance.maxLifetimeSeconds))],
                               ]]),
-                              responses: ["201": response("Issued", ref("Token"))], problemStatuses: [400, 413, 422]),
+                              responses: ["201": response("Issued", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 413, 422]),
         ]
         paths["/v1/tokens/{id}/rotate"] = ["post": operation(
             "rotateToken", "Issue a successor; the old token works for the overlap", scope: "admin", parameters: [path("id")],
             body: .object(["required": false, "content": content(["type": "object", "properties": ["overlap_seconds": ["type": "integer", "minimum": 0, "maximum": .number(String(Governance.maxLifetimeSeconds))]]])]),
-            responses: ["201": response("Successor issued", ref("Token"))], problemStatuses: [400, 404, 413, 422]
+            responses: ["201": response("Successor issued", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 404, 413, 422]
         )]
         paths["/v1/tokens/{id}"] = ["delete": operation("revokeToken", "Revoke a token at once", scope: "admin", parameters: [path("id")],
-                                                       responses: ["200": response("Revoked", ref("Token"))], problemStatuses: [404])]
+                                                       responses: ["200": response("Revoked", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [404])]
         paths["/v1/audit"] = ["get": operation(
             "listAudit", "The audit log in order", scope: "audit:read",
             parameters: [query("after", ["type": "integer", "minimum": 0], "Entry to continue after"),
@@ -227,6 +241,23 @@ public enum OpenAPIDocument {
         )]
         paths["/v1/audit/verify"] = ["get": operation("verifyAudit", "Check the audit hash chain", scope: "audit:read",
                                                       responses: ["200": response("Result", ref("AuditVerification"))])]
+
+        paths["/v1/approvals"] = ["get": operation(
+            "listApprovals", "Approvals, newest first", scope: "admin",
+            parameters: [query("status", ["enum": .array(ApprovalRecord.Status.allCases.map { .string($0.rawValue) })], "Only this status"),
+                         query("limit", ["type": "integer", "minimum": 1, "maximum": 1000], "At most this many (default 100)")],
+            responses: ["200": response("Approvals", ref("ApprovalList"))], problemStatuses: [400]
+        )]
+        paths["/v1/approvals/{id}"] = ["get": operation("getApproval", "One approval", scope: "admin", parameters: [path("id")],
+                                                        responses: ["200": response("The approval", ref("Approval"))], problemStatuses: [404])]
+        paths["/v1/approvals/{id}/approve"] = ["post": operation(
+            "approve", "Approve and run a pending action (an admin of another service account than the requester)", scope: "admin",
+            parameters: [path("id")], responses: ["200": response("Approved; the action ran", ref("ApprovalResult"))], problemStatuses: [404, 409, 422]
+        )]
+        paths["/v1/approvals/{id}/reject"] = ["post": operation(
+            "reject", "Reject (or withdraw) a pending action", scope: "admin", parameters: [path("id")],
+            responses: ["200": response("Rejected", ref("Approval"))], problemStatuses: [404, 409]
+        )]
 
         // Hooks: each source verifies its own callers; no bearer token. `{}` stands for the kinds that carry no
         // signature header (shared-secret, none, odoo): their checks are described, not declarable here.

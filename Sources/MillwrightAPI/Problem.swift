@@ -86,6 +86,8 @@ public enum ProblemCode {
     public static let addressNotAllowed = "MW-API-0019"
     /// Over a rate or concurrency limit (429, with `Retry-After`).
     public static let tooManyRequests = "MW-API-0020"
+    /// An approval attempted by the service account that requested the action (403).
+    public static let approvalBySameAccount = "MW-API-0021"
 }
 
 extension Problem {

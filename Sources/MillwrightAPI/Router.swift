@@ -82,6 +82,10 @@ public let routeScopes: [(method: String, path: String, auth: RouteAuthenticatio
     ("DELETE", "/v1/tokens/{id}", .token(scope: "admin")),
     ("GET", "/v1/audit", .token(scope: "audit:read")),
     ("GET", "/v1/audit/verify", .token(scope: "audit:read")),
+    ("GET", "/v1/approvals", .token(scope: "admin")),
+    ("GET", "/v1/approvals/{id}", .token(scope: "admin")),
+    ("POST", "/v1/approvals/{id}/approve", .token(scope: "admin")),
+    ("POST", "/v1/approvals/{id}/reject", .token(scope: "admin")),
     ("POST", "/v1/hooks/{source}", .hookVerification),
     ("POST", "/v1/hooks/{source}/{secret}", .hookVerification),
 ]
@@ -137,8 +141,10 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     EventRoutes(ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration).register(on: v1)
     SchemaRoutes(catalogue: deps.ingestor.decoder.catalogue).register(on: v1)
     let verifier = deps.verifier
-    let governance = Governance(store: deps.store, onTokenChange: { hash in verifier.forget(hash: hash) })
-    GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
+    let governance = Governance(store: deps.store, now: deps.now, onTokenChange: { hash in verifier.forget(hash: hash) })
+    let approvals = Approvals(governance: governance, policy: deps.configuration.approvals, now: deps.now)
+    GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes, approvals: approvals).register(on: v1)
+    ApprovalRoutes(approvals: approvals).register(on: v1)
     return router
 }
 

@@ -58,7 +58,7 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks", "approvals"])
         if let server = top["server"] {
             let m = try r.mapping(server, keys: ["host", "port", "tls"])
             if let v = m["host"] { host = try r.string(v) }
@@ -82,6 +82,7 @@ extension MillwrightConfiguration {
             if let v = m["require_token"] { api.metricsRequireToken = try r.bool(v) }
         }
         if let hooks = top["hooks"] { api.hooks = try r.hooks(hooks, catalogue: .v1) }
+        if let approvals = top["approvals"] { api.approvals = try r.approvals(approvals) }
         if let log = top["log"] {
             let m = try r.mapping(log, keys: ["level"])
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }

@@ -18,14 +18,6 @@ enum Vector {
     static var at: Date { Date(timeIntervalSince1970: TimeInterval(timestamp)) }
 }
 
-/// A clock the test moves by hand.
-final class ManualNow: Sendable {
-    let value: Mutex<Date>
-    init(_ start: Date) { value = Mutex(start) }
-    func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    var closure: @Sendable () -> Date { { [self] in value.withLock { $0 } } }
-}
-
 @Suite("Standard Webhooks verification (test vectors)")
 struct StandardWebhooksVectorTests {
     let verifier: StandardWebhooksVerifier
@@ -144,7 +136,7 @@ struct HookTests {
     }
 
     @Test func standardWebhooksEndToEnd() async throws {
-        let clock = ManualNow(Vector.at.addingTimeInterval(5))
+        let clock = TestClock(Vector.at.addingTimeInterval(5))
         try await withNode(environment: Self.environment, now: clock.closure, configure: Self.configure) { client, store in
             let headers = try signed(Self.countData, id: "msg_1", at: Vector.timestamp)
             let created = try await client.send(.post, "/v1/hooks/acme", token: nil, contentType: "application/json", headers: headers, body: Self.countData)

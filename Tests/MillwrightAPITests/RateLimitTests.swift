@@ -9,7 +9,7 @@ import Testing
 @Suite("Rate limits")
 struct RateLimitTests {
     @Test func tokenBucketRefillsWithTheClock() {
-        let clock = ManualNow(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
         let limiter = RateLimiter(configuration: .init(standard: RateLimit(perSecond: 2, burst: 3)), now: clock.closure)
         #expect((0..<3).map { _ in limiter.take(tokenID: "t1", account: "a") } == [nil, nil, nil], "the burst passes")
         #expect(limiter.take(tokenID: "t1", account: "a") == 1, "then one request per half second; Retry-After rounds up to 1")
@@ -23,7 +23,7 @@ struct RateLimitTests {
     }
 
     @Test func retryAfterIsWholeSecondsAtLeastOne() {
-        let clock = ManualNow(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
         let limiter = RateLimiter(configuration: .init(standard: RateLimit(perSecond: 0.1, burst: 1)), now: clock.closure)
         #expect(limiter.take(tokenID: "t", account: "a") == nil)
         #expect(limiter.take(tokenID: "t", account: "a") == 10)
@@ -34,7 +34,7 @@ struct RateLimitTests {
     }
 
     @Test func accountOverridesAndNoLimit() {
-        let clock = ManualNow(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
         let limiter = RateLimiter(configuration: .init(standard: RateLimit(perSecond: 1, burst: 1), accounts: ["bulk": RateLimit(perSecond: 1, burst: 5)]), now: clock.closure)
         #expect((0..<5).allSatisfy { _ in limiter.take(tokenID: "b", account: "bulk") == nil })
         #expect(limiter.take(tokenID: "b", account: "bulk") == 1)
@@ -44,7 +44,7 @@ struct RateLimitTests {
     }
 
     @Test func bucketsAreBounded() {
-        let clock = ManualNow(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
         let limiter = RateLimiter(configuration: .init(standard: RateLimit(perSecond: 10, burst: 10)), maxBuckets: 100, now: clock.closure)
         for i in 0..<100 { _ = limiter.take(tokenID: "t\(i)", account: "a") }
         clock.advance(2)
@@ -53,7 +53,7 @@ struct RateLimitTests {
     }
 
     @Test func overTheLimitIs429WithRetryAfter() async throws {
-        let clock = ManualNow(Date())
+        let clock = TestClock(Date())
         try await withNode(now: clock.closure, configure: { $0.api.rateLimit = .init(standard: RateLimit(perSecond: 1, burst: 2)) }) { client, store in
             for _ in 0..<2 { #expect(try await client.send(.get, "/v1/schemas", contentType: nil).status == .ok) }
             let limited = try await client.send(.get, "/v1/schemas", contentType: nil)
