@@ -8,6 +8,12 @@ public struct APIConfiguration: Sendable {
     public var metricsRequireToken: Bool = false
     /// Deepest JSON nesting accepted.
     public var maxJSONDepth: Int = 64
+    /// Requests per bearer token (`limits.rate`): off unless configured.
+    public var rateLimit = RateLimitConfiguration()
+    /// Sensitive actions that need a second person's approval (`approvals:`): none by default.
+    public var approvals = ApprovalPolicy()
+    /// Inbound webhook sources (`hooks:`), secrets still as references.
+    public var hooks: [HookSourceConfiguration] = []
 
     public init() {}
 }

@@ -122,6 +122,8 @@ public final class TokenVerifier: Sendable {
 /// Requires `Authorization: Bearer <token>` and sets ``MillwrightRequestContext/principal``.
 struct AuthMiddleware: RouterMiddleware {
     let verifier: TokenVerifier
+    /// Per-token rate limits, checked once the token is known; `nil`: none.
+    var limiter: RateLimiter?
 
     func handle(_ request: Request, context: MillwrightRequestContext, next: (Request, MillwrightRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
@@ -134,6 +136,11 @@ struct AuthMiddleware: RouterMiddleware {
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         guard let principal = try await verifier.verify(token) else {
             throw Self.unauthorized("The token is unknown, expired or revoked.")
+        }
+        if let limiter, let wait = limiter.take(tokenID: principal.tokenID, account: principal.name) {
+            context.logger.notice("rate limited", metadata: ["mw.token": "\(principal.prefix)", "mw.retry_after": "\(wait)"])
+            throw Problem.rateLimited(retryAfter: wait, detail:
+                "The token \(principal.prefix) is over its rate limit (\(limiter.configuration.limit(account: principal.name).map(\.description) ?? "")). Retry after \(wait) second(s).")
         }
         var context = context
         context.principal = principal
@@ -157,6 +164,14 @@ extension MillwrightRequestContext {
 }
 
 extension Problem {
+    /// 429 with `Retry-After` in whole seconds (at least 1).
+    static func rateLimited(retryAfter seconds: Int, detail: String) -> Problem {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(max(1, seconds))
+        return Problem(.tooManyRequests, code: ProblemCode.tooManyRequests, title: "Too many requests", detail: detail,
+                       extensions: ["retry_after": .number(String(max(1, seconds)))], headers: headers)
+    }
+
     static func forbidden(_ scope: String) -> Problem {
         Problem(.forbidden, code: ProblemCode.forbidden, title: "Forbidden",
                 detail: "The token lacks the scope '\(scope)'. Ask an administrator for a token that has it.",

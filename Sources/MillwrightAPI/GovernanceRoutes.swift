@@ -7,6 +7,8 @@ import MillwrightCore
 struct GovernanceRoutes {
     let governance: Governance
     let maxBodyBytes: Int
+    /// Sensitive actions the configuration puts behind a second person's approval answer 202 instead.
+    let approvals: Approvals
 
     func register(on group: RouterGroup<MillwrightRequestContext>) {
         group.get("service-accounts") { _, context in
@@ -22,6 +24,13 @@ struct GovernanceRoutes {
             let body = try await Self.object(request, limit: maxBodyBytes)
             guard let name = body["name"]?.stringValue else {
                 throw Self.invalid([FieldError(JSONPointer.root.appending("name"), "is required: the account's name")])
+            }
+            if approvals.policy.requires("service_account.create") {
+                guard Governance.validName(name) else {
+                    throw Self.invalid([FieldError(JSONPointer.root.appending("name"), "letters, digits, - _ . @, at most 64")])
+                }
+                return try await approvals.request(action: "service_account.create", target: name,
+                                                   parameters: ["description": .string(body["description"]?.stringValue ?? "")], context: context)
             }
             let account = try await Self.mapping { try await governance.createAccount(name: name, description: body["description"]?.stringValue ?? "", by: context.actor) }
             return Self.json(.object(["name": .string(account.name), "description": .string(account.description), "created_at": .string(RFC3339.format(account.createdAt))]), status: .created)
@@ -40,11 +49,23 @@ struct GovernanceRoutes {
                 throw Self.invalid([FieldError(JSONPointer.root.appending("scopes"), "is required: a list of scopes such as [\"events:publish:mfg.production.*\"]")])
             }
             var expiresAt: Date?
+            var expiresIn: Int?
             if let seconds = body["expires_in_seconds"] {
                 guard case .number(let n) = seconds, let s = Int(n), (1...Governance.maxLifetimeSeconds).contains(s) else {
                     throw Self.invalid([FieldError(JSONPointer.root.appending("expires_in_seconds"), "must be a whole number of seconds from 1 to \(Governance.maxLifetimeSeconds) (10 years)")])
                 }
                 expiresAt = Date().addingTimeInterval(TimeInterval(s))
+                expiresIn = s
+            }
+            if approvals.policy.requires("token.create") {
+                // Checked now, so a request that could never run is not queued for an approver.
+                guard Governance.validName(name) else {
+                    throw Self.invalid([FieldError(JSONPointer.root.appending("name"), "letters, digits, - _ . @, at most 64")])
+                }
+                let resolved = try await Self.mapping { try Governance.resolve(scopes: scopes) }
+                var parameters: [String: JSONValue] = ["scopes": .array(resolved.map { .string($0) })]
+                if let expiresIn { parameters["expires_in_seconds"] = .number(String(expiresIn)) }
+                return try await approvals.request(action: "token.create", target: name, parameters: .object(parameters), context: context)
             }
             let issued = try await Self.mapping { try await governance.issueToken(account: name, scopes: scopes, expiresAt: expiresAt, by: context.actor) }
             return Self.json(Self.issuedJSON(issued), status: .created)
@@ -60,12 +81,21 @@ struct GovernanceRoutes {
                 }
                 overlap = TimeInterval(s)
             }
+            if approvals.policy.requires("token.rotate") {
+                let token = try await Self.mapping { try await governance.token(id) }
+                return try await approvals.request(action: "token.rotate", target: token.prefix,
+                                                   parameters: ["overlap_seconds": .number(String(Int(overlap)))], context: context)
+            }
             let issued = try await Self.mapping { try await governance.rotate(id, overlap: overlap, by: context.actor) }
             return Self.json(Self.issuedJSON(issued), status: .created)
         }
         group.delete("tokens/{id}") { _, context in
             try context.require("admin")
             let id = context.parameters.get("id") ?? ""
+            if approvals.policy.requires("token.revoke") {
+                let token = try await Self.mapping { try await governance.token(id) }
+                return try await approvals.request(action: "token.revoke", target: token.prefix, parameters: [:], context: context)
+            }
             let revoked = try await Self.mapping { try await governance.revoke(id, by: context.actor) }
             return Self.json(Governance.describe(revoked))
         }

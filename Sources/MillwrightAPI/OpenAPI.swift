@@ -23,11 +23,14 @@ public enum OpenAPIDocument {
             400: "Malformed JSON, invalid UTF-8 or an invalid query", 401: "No, unknown, expired or revoked token",
             403: "The token lacks the scope named in missing_scope", 404: "Not found", 409: "Conflict",
             413: "Body or batch over the limit", 415: "Unsupported Content-Type", 422: "Validation failed; errors lists each field",
+            429: "Over a rate or concurrency limit; retry after Retry-After seconds",
             503: "Starting, shutting down, or the store could not commit",
         ]
         var out: [String: JSONValue] = [:]
         for s in statuses {
-            out[String(s)] = response(descriptions[s] ?? "Problem", ref("Problem"), type: "application/problem+json")
+            let headers: JSONValue? = s == 429 || s == 503
+                ? ["Retry-After": ["schema": ["type": "integer", "minimum": 1], "description": "Seconds to wait before retrying"]] : nil
+            out[String(s)] = response(descriptions[s] ?? "Problem", ref("Problem"), type: "application/problem+json", headers: headers)
         }
         return out
     }
@@ -42,7 +45,7 @@ public enum OpenAPIDocument {
         if let scope {
             op["security"] = [["bearer": []]]
             op["description"] = .string("Needs a token with scope `\(scope)`.")
-            statuses += [401, 403]
+            statuses += [401, 403, 429]
         } else {
             op["security"] = []
         }
@@ -132,6 +135,20 @@ public enum OpenAPIDocument {
                 "type": "object", "required": ["items", "next_after"],
                 "properties": ["items": ["type": "array", "items": ref("AuditEntry")], "next_after": ["type": ["integer", "null"]]],
             ],
+            "Approval": [
+                "type": "object", "required": ["id", "action", "target", "request", "status", "requested_by", "requested_at", "expires_at"],
+                "properties": [
+                    "id": string, "action": ["enum": .array(ApprovalPolicy.actions.map { .string($0) })], "target": string,
+                    "request": ["type": "object"], "status": ["enum": .array(ApprovalRecord.Status.allCases.map { .string($0.rawValue) })],
+                    "requested_by": string, "origin": string, "requested_at": dateTime, "expires_at": dateTime,
+                    "decided_by": ["type": ["string", "null"]], "decided_at": nullableDateTime, "outcome": ["type": ["object", "null"]],
+                ],
+            ],
+            "ApprovalList": ["type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": ref("Approval")]]],
+            "ApprovalResult": [
+                "type": "object", "required": ["approval", "result"],
+                "properties": ["approval": ref("Approval"), "result": ["type": "object", "description": "What the approved action answers (a new token's secret, once)."]],
+            ],
             "AuditVerification": [
                 "type": "object", "required": ["intact"],
                 "properties": ["intact": ["type": "boolean"], "entries": ["type": "integer"], "head": string,
@@ -197,7 +214,7 @@ public enum OpenAPIDocument {
             "get": operation("listServiceAccounts", "Service accounts", scope: "admin", responses: ["200": response("Accounts", ref("ServiceAccountList"))]),
             "post": operation("createServiceAccount", "Create a service account", scope: "admin",
                               body: jsonBody(["type": "object", "required": ["name"], "properties": ["name": namePattern, "description": string]]),
-                              responses: ["201": response("Created", ref("ServiceAccount"))], problemStatuses: [400, 409, 413, 422]),
+                              responses: ["201": response("Created", ref("ServiceAccount")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 409, 413, 422]),
         ]
         paths["/v1/service-accounts/{name}/tokens"] = [
             "get": operation("listTokens", "An account's tokens (never their secrets)", scope: "admin", parameters: [path("name", namePattern)],
@@ -207,15 +224,15 @@ public enum OpenAPIDocument {
                                   "scopes": ["type": "array", "items": scopePattern, "minItems": 1],
                                   "expires_in_seconds": ["type": "integer", "minimum": 1, "maximum": .number(String(Governance.maxLifetimeSeconds))],
                               ]]),
-                              responses: ["201": response("Issued", ref("Token"))], problemStatuses: [400, 413, 422]),
+                              responses: ["201": response("Issued", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 413, 422]),
         ]
         paths["/v1/tokens/{id}/rotate"] = ["post": operation(
             "rotateToken", "Issue a successor; the old token works for the overlap", scope: "admin", parameters: [path("id")],
             body: .object(["required": false, "content": content(["type": "object", "properties": ["overlap_seconds": ["type": "integer", "minimum": 0, "maximum": .number(String(Governance.maxLifetimeSeconds))]]])]),
-            responses: ["201": response("Successor issued", ref("Token"))], problemStatuses: [400, 404, 413, 422]
+            responses: ["201": response("Successor issued", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [400, 404, 413, 422]
         )]
         paths["/v1/tokens/{id}"] = ["delete": operation("revokeToken", "Revoke a token at once", scope: "admin", parameters: [path("id")],
-                                                       responses: ["200": response("Revoked", ref("Token"))], problemStatuses: [404])]
+                                                       responses: ["200": response("Revoked", ref("Token")), "202": response("Needs a second person's approval (approvals.required_for): the pending approval", ref("Approval"), headers: ["Location": ["schema": ["type": "string"]]])], problemStatuses: [404])]
         paths["/v1/audit"] = ["get": operation(
             "listAudit", "The audit log in order", scope: "audit:read",
             parameters: [query("after", ["type": "integer", "minimum": 0], "Entry to continue after"),
@@ -228,6 +245,58 @@ public enum OpenAPIDocument {
         paths.merge(delivery.paths) { current, _ in current }
         schemas.merge(delivery.schemas) { current, _ in current }
 
+        paths["/v1/approvals"] = ["get": operation(
+            "listApprovals", "Approvals, newest first", scope: "admin",
+            parameters: [query("status", ["enum": .array(ApprovalRecord.Status.allCases.map { .string($0.rawValue) })], "Only this status"),
+                         query("limit", ["type": "integer", "minimum": 1, "maximum": 1000], "At most this many (default 100)")],
+            responses: ["200": response("Approvals", ref("ApprovalList"))], problemStatuses: [400]
+        )]
+        paths["/v1/approvals/{id}"] = ["get": operation("getApproval", "One approval", scope: "admin", parameters: [path("id")],
+                                                        responses: ["200": response("The approval", ref("Approval"))], problemStatuses: [404])]
+        paths["/v1/approvals/{id}/approve"] = ["post": operation(
+            "approve", "Approve and run a pending action (an admin of another service account than the requester)", scope: "admin",
+            parameters: [path("id")], responses: ["200": response("Approved; the action ran", ref("ApprovalResult"))], problemStatuses: [404, 409, 422]
+        )]
+        paths["/v1/approvals/{id}/reject"] = ["post": operation(
+            "reject", "Reject (or withdraw) a pending action", scope: "admin", parameters: [path("id")],
+            responses: ["200": response("Rejected", ref("Approval"))], problemStatuses: [404, 409]
+        )]
+
+        // Hooks: each source verifies its own callers; no bearer token. `{}` stands for the kinds that carry no
+        // signature header (shared-secret, none, odoo): their checks are described, not declarable here.
+        let hookDescription = """
+            An inbound webhook of a configured source (`hooks:` in the configuration). Not authenticated by a bearer token: \
+            each source is verified its own way. `standard-webhooks`: `webhook-id`, `webhook-timestamp` and \
+            `webhook-signature` (HMAC-SHA256), timestamp within the tolerance, `webhook-id` not seen inside the window. \
+            `shared-secret`: the configured header carries the secret. `none`: the caller's address is in the allow-list. \
+            `odoo`: allow-list and the secret in the path. The verified payload becomes a canonical event by the source's \
+            mapping and is answered like `POST /v1/events`.
+            """
+        let hookSecurity: JSONValue = [["webhookSignature": []], [:]]
+        let hookHeaders: [JSONValue] = [
+            .object(["name": "webhook-id", "in": "header", "required": false, "schema": string, "description": "Standard Webhooks message id"]),
+            .object(["name": "webhook-timestamp", "in": "header", "required": false, "schema": ["type": "string", "pattern": "^[0-9]{1,12}$"],
+                     "description": "Standard Webhooks: seconds since 1970"]),
+        ]
+        let sourceParam = path("source", .object(["type": "string", "pattern": .string(HookSourceConfiguration.namePattern)]))
+        func hookOperation(_ id: String, _ summary: String, parameters: [JSONValue]) -> JSONValue {
+            var responses: [String: JSONValue] = [
+                "201": response("Stored (new)", ref("StoredEvent"), headers: ["Location": ["schema": ["type": "string"]]]),
+                "200": response("Already stored with the same content (a redelivery)", ref("StoredEvent"), headers: ["Location": ["schema": ["type": "string"]]]),
+            ]
+            for (k, v) in problems([400, 401, 403, 404, 409, 413, 422, 429, 503]) { responses[k] = v }
+            return .object([
+                "operationId": .string(id), "summary": .string(summary), "description": .string(hookDescription),
+                "security": hookSecurity, "x-millwright-authentication": "hook-verification",
+                "parameters": .array(parameters),
+                "requestBody": .object(["required": true, "content": content(["description": "The sender's payload (JSON)"])]),
+                "responses": .object(responses),
+            ])
+        }
+        paths["/v1/hooks/{source}"] = ["post": hookOperation("receiveHook", "Receive a webhook of a configured source", parameters: [sourceParam] + hookHeaders)]
+        paths["/v1/hooks/{source}/{secret}"] = ["post": hookOperation(
+            "receiveOdooHook", "Receive an Odoo base_automation webhook (secret in the path)", parameters: [sourceParam, path("secret")])]
+
         return .object([
             "openapi": "3.1.0",
             "info": [
@@ -238,7 +307,13 @@ public enum OpenAPIDocument {
             "paths": .object(paths),
             "components": .object([
                 "schemas": .object(schemas),
-                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A Millwright token (mw_…)."]],
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "A Millwright token (mw_…)."],
+                    "webhookSignature": [
+                        "type": "apiKey", "in": "header", "name": "webhook-signature",
+                        "description": "Standard Webhooks: space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>, with webhook-id and webhook-timestamp; the key is the source's whsec_ secret.",
+                    ],
+                ],
             ]),
         ])
     }

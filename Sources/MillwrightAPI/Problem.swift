@@ -78,6 +78,16 @@ public enum ProblemCode {
     public static let badRequest = "MW-API-0015"
     /// A management request (service accounts, tokens) whose body is invalid.
     public static let invalidRequest = "MW-API-0016"
+    /// An inbound webhook whose signature, timestamp or secret did not verify (401).
+    public static let webhookUnverified = "MW-API-0017"
+    /// An inbound Standard Webhooks message whose `webhook-id` was already received inside the window (409).
+    public static let webhookReplayed = "MW-API-0018"
+    /// A hook call from an address outside the source's allow-list (403).
+    public static let addressNotAllowed = "MW-API-0019"
+    /// Over a rate or concurrency limit (429, with `Retry-After`).
+    public static let tooManyRequests = "MW-API-0020"
+    /// An approval attempted by the service account that requested the action (403).
+    public static let approvalBySameAccount = "MW-API-0021"
 }
 
 extension Problem {

@@ -21,6 +21,10 @@ public struct APIDependencies: Sendable {
     public var flows: [Flow] = []
     /// The circuit breaker phase of a sink (`closed`, `open`, `half-open`).
     public var breakerPhase: @Sendable (String) -> String = { _ in "closed" }
+    /// Inbound webhook sources (`hooks:`), their secrets read.
+    public var hooks: [HookSource]
+    /// Wall-clock time, injected so tests can check webhook timestamps against a fixed now.
+    public var now: @Sendable () -> Date
 
     public init(
         store: any Store,
@@ -29,7 +33,9 @@ public struct APIDependencies: Sendable {
         configuration: APIConfiguration,
         metricsFactory: any MetricsFactory,
         renderMetrics: @escaping @Sendable () async -> String,
-        isReady: @escaping @Sendable () -> Bool
+        isReady: @escaping @Sendable () -> Bool,
+        hooks: [HookSource] = [],
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.ingestor = ingestor
@@ -38,37 +44,62 @@ public struct APIDependencies: Sendable {
         self.metricsFactory = metricsFactory
         self.renderMetrics = renderMetrics
         self.isReady = isReady
+        self.hooks = hooks
+        self.now = now
     }
 }
 
-/// Every route and the scope it needs (`nil`: no token). Documentation and the route-coverage test read
-/// this table; the test proves each handler enforces exactly this and that no route is missing from it.
-public let routeScopes: [(method: String, path: String, scope: String?)] = [
-    ("GET", "/healthz", nil),
-    ("GET", "/readyz", nil),
-    ("GET", "/metrics", nil),  // or metrics:read when metrics.require_token is set
-    ("GET", "/openapi.yaml", nil),
-    ("GET", "/openapi.json", nil),
-    ("POST", "/v1/events", "events:publish:<type>"),
-    ("GET", "/v1/events", "events:read"),
-    ("GET", "/v1/events/{seq}", "events:read"),
-    ("GET", "/v1/schemas", "schemas:read"),
-    ("GET", "/v1/schemas/{type}", "schemas:read"),
-    ("GET", "/v1/service-accounts", "admin"),
-    ("POST", "/v1/service-accounts", "admin"),
-    ("GET", "/v1/service-accounts/{name}/tokens", "admin"),
-    ("POST", "/v1/service-accounts/{name}/tokens", "admin"),
-    ("POST", "/v1/tokens/{id}/rotate", "admin"),
-    ("DELETE", "/v1/tokens/{id}", "admin"),
-    ("GET", "/v1/audit", "audit:read"),
-    ("GET", "/v1/audit/verify", "audit:read"),
-    ("GET", "/v1/flows", "flows:read"),
-    ("GET", "/v1/deliveries", "deliveries:read"),
-    ("GET", "/v1/deliveries/{id}", "deliveries:read"),
-    ("GET", "/v1/dead-letters", "deliveries:read"),
-    ("POST", "/v1/dead-letters/{id}/replay", "deliveries:replay"),
-    ("POST", "/v1/replays", "deliveries:replay"),
-    ("GET", "/v1/messages", "events:read"),
+/// How a route authenticates its caller.
+public enum RouteAuthentication: Sendable, Hashable {
+    /// Open: no credentials (health, metrics, the API document).
+    case none
+    /// A bearer token with this scope (`events:publish:<type>` names the scope per event type).
+    case token(scope: String)
+    /// An inbound webhook: the hook source's own verification (Standard Webhooks signature, shared-secret
+    /// header, network allow-list, secret in the path). Bearer tokens are neither needed nor accepted.
+    case hookVerification
+
+    /// The token scope, when the route takes a token.
+    public var scope: String? {
+        if case .token(let scope) = self { return scope }
+        return nil
+    }
+}
+
+/// Every route and how it authenticates. Documentation and the route-coverage test read this table; the
+/// test proves each handler enforces exactly this and that no route is missing from it.
+public let routeScopes: [(method: String, path: String, auth: RouteAuthentication)] = [
+    ("GET", "/healthz", .none),
+    ("GET", "/readyz", .none),
+    ("GET", "/metrics", .none),  // or metrics:read when metrics.require_token is set
+    ("GET", "/openapi.yaml", .none),
+    ("GET", "/openapi.json", .none),
+    ("POST", "/v1/events", .token(scope: "events:publish:<type>")),
+    ("GET", "/v1/events", .token(scope: "events:read")),
+    ("GET", "/v1/events/{seq}", .token(scope: "events:read")),
+    ("GET", "/v1/schemas", .token(scope: "schemas:read")),
+    ("GET", "/v1/schemas/{type}", .token(scope: "schemas:read")),
+    ("GET", "/v1/service-accounts", .token(scope: "admin")),
+    ("POST", "/v1/service-accounts", .token(scope: "admin")),
+    ("GET", "/v1/service-accounts/{name}/tokens", .token(scope: "admin")),
+    ("POST", "/v1/service-accounts/{name}/tokens", .token(scope: "admin")),
+    ("POST", "/v1/tokens/{id}/rotate", .token(scope: "admin")),
+    ("DELETE", "/v1/tokens/{id}", .token(scope: "admin")),
+    ("GET", "/v1/audit", .token(scope: "audit:read")),
+    ("GET", "/v1/audit/verify", .token(scope: "audit:read")),
+    ("GET", "/v1/approvals", .token(scope: "admin")),
+    ("GET", "/v1/approvals/{id}", .token(scope: "admin")),
+    ("POST", "/v1/approvals/{id}/approve", .token(scope: "admin")),
+    ("POST", "/v1/approvals/{id}/reject", .token(scope: "admin")),
+    ("POST", "/v1/hooks/{source}", .hookVerification),
+    ("POST", "/v1/hooks/{source}/{secret}", .hookVerification),
+    ("GET", "/v1/flows", .token(scope: "flows:read")),
+    ("GET", "/v1/deliveries", .token(scope: "deliveries:read")),
+    ("GET", "/v1/deliveries/{id}", .token(scope: "deliveries:read")),
+    ("GET", "/v1/dead-letters", .token(scope: "deliveries:read")),
+    ("POST", "/v1/dead-letters/{id}/replay", .token(scope: "deliveries:replay")),
+    ("POST", "/v1/replays", .token(scope: "deliveries:replay")),
+    ("GET", "/v1/messages", .token(scope: "events:read")),
 ]
 
 /// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
@@ -92,8 +123,11 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
             body: .init(byteBuffer: ByteBuffer(string: await deps.renderMetrics()))
         )
     }
+    let limiter = deps.configuration.rateLimit.standard == nil && deps.configuration.rateLimit.accounts.isEmpty
+        ? nil : RateLimiter(configuration: deps.configuration.rateLimit, now: deps.now)
+    let auth = AuthMiddleware(verifier: deps.verifier, limiter: limiter)
     if deps.configuration.metricsRequireToken {
-        router.group("metrics").add(middleware: AuthMiddleware(verifier: deps.verifier)).get { request, context in
+        router.group("metrics").add(middleware: auth).get { request, context in
             try context.require("metrics:read")
             return try await metrics(request, context)
         }
@@ -111,14 +145,20 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPIJSON)))
     }
 
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(verifier: deps.verifier))
+    // Hooks first and outside the token middleware: each source verifies its own callers.
+    HookRoutes(sources: deps.hooks, ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration, now: deps.now)
+        .register(on: router)
+
+    let v1 = router.group("v1").add(middleware: auth)
     EventRoutes(ingestor: deps.ingestor, store: deps.store, configuration: deps.configuration).register(on: v1)
     SchemaRoutes(catalogue: deps.ingestor.decoder.catalogue).register(on: v1)
     let verifier = deps.verifier
-    let governance = Governance(store: deps.store, onTokenChange: { hash in verifier.forget(hash: hash) })
-    GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
+    let governance = Governance(store: deps.store, now: deps.now, onTokenChange: { hash in verifier.forget(hash: hash) })
+    let approvals = Approvals(governance: governance, policy: deps.configuration.approvals, now: deps.now)
+    GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes, approvals: approvals).register(on: v1)
+    ApprovalRoutes(approvals: approvals).register(on: v1)
     if let deliveries = deps.deliveries {
-        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, breakerPhase: deps.breakerPhase, now: { Date() }).register(on: v1)
+        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, breakerPhase: deps.breakerPhase, now: deps.now).register(on: v1)
     }
     return router
 }

@@ -100,6 +100,37 @@ public final class SQLiteStore: Store {
                 );
                 """)
         }
+        migrator.registerMigration("v3-hook-receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE hook_receipts (
+                    source TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    until_us INTEGER NOT NULL,
+                    PRIMARY KEY (source, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX hook_receipts_until ON hook_receipts(until_us);
+                """)
+        }
+        migrator.registerMigration("v4-approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    id TEXT PRIMARY KEY,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    requester_account TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    requested_us INTEGER NOT NULL,
+                    expires_us INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    decided_by TEXT,
+                    decided_us INTEGER,
+                    outcome TEXT
+                );
+                CREATE INDEX approvals_status ON approvals(status, requested_us);
+                """)
+        }
         registerDeliveryMigration(&migrator)
         return migrator
     }
@@ -304,6 +335,89 @@ public final class SQLiteStore: Store {
                 )
                 return AuditEntry(seq: row[0], draft: draft, previousHash: row[8], hash: row[9])
             }
+        }
+    }
+
+    public func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool {
+        let nowUs = Self.micros(now)
+        let untilUs = Self.micros(until)
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM hook_receipts WHERE until_us <= ?", arguments: [nowUs])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO hook_receipts (source, id, until_us) VALUES (?, ?, ?)",
+                arguments: [source, id, untilUs]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func forgetHookReceipt(source: String, id: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM hook_receipts WHERE source = ? AND id = ?", arguments: [source, id])
+        }
+    }
+
+    public func insertApproval(_ a: ApprovalRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO approvals (id, action, target, request, requested_by, requester_account, origin, requested_us, expires_us,
+                                           status, decided_by, decided_us, outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    a.id, a.action, a.target, a.request.canonicalText, a.requestedBy, a.requesterAccount, a.origin,
+                    Self.micros(a.requestedAt), Self.micros(a.expiresAt), a.status.rawValue, a.decidedBy,
+                    a.decidedAt.map(Self.micros), a.outcome?.canonicalText,
+                ]
+            )
+        }
+    }
+
+    static let approvalColumns = "id, action, target, request, requested_by, requester_account, origin, requested_us, expires_us, status, decided_by, decided_us, outcome"
+
+    static func approvalRecord(_ row: Row) -> ApprovalRecord {
+        let request: String = row[3]
+        let status: String = row[9]
+        let decided: Int64? = row[11]
+        let outcome: String? = row[12]
+        return ApprovalRecord(
+            id: row[0], action: row[1], target: row[2], request: (try? JSONParser().parse(request)) ?? .null,
+            requestedBy: row[4], requesterAccount: row[5], origin: row[6], requestedAt: Self.date(row[7]), expiresAt: Self.date(row[8]),
+            status: ApprovalRecord.Status(rawValue: status) ?? .failed, decidedBy: row[10], decidedAt: decided.map(Self.date),
+            outcome: outcome.flatMap { try? JSONParser().parse($0) }
+        )
+    }
+
+    public func approval(id: String) async throws -> ApprovalRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.approvalColumns) FROM approvals WHERE id = ?", arguments: [id]).map(Self.approvalRecord)
+        }
+    }
+
+    public func approvals(status: ApprovalRecord.Status?, limit: Int) async throws -> [ApprovalRecord] {
+        try await pool.read { db in
+            let sql = "SELECT \(Self.approvalColumns) FROM approvals" + (status == nil ? "" : " WHERE status = ?")
+                + " ORDER BY requested_us DESC, id LIMIT ?"
+            var arguments: StatementArguments = status.map { [$0.rawValue] } ?? []
+            arguments += [max(0, limit)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.approvalRecord)
+        }
+    }
+
+    public func decideApproval(id: String, status: ApprovalRecord.Status, by: String, at: Date, outcome: JSONValue?) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE approvals SET status = ?, decided_by = ?, decided_us = ?, outcome = ? WHERE id = ? AND status = 'pending'",
+                arguments: [status.rawValue, by, Self.micros(at), outcome?.canonicalText, id]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func recordApprovalOutcome(id: String, status: ApprovalRecord.Status, outcome: JSONValue?) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE approvals SET status = ?, outcome = ? WHERE id = ?", arguments: [status.rawValue, outcome?.canonicalText, id])
         }
     }
 

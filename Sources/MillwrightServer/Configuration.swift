@@ -26,6 +26,8 @@ public struct MillwrightConfiguration: Sendable {
     /// How long a worker holds a delivery before another may take it over (a crashed worker's deliveries
     /// wait this long). Longer than the slowest sink call.
     public var deliveryLeaseSeconds = 300
+    /// `server.tls`: serve HTTPS with these PEM files; `nil`: plain HTTP.
+    public var tls: TLSFiles?
 
     public init() {}
 
@@ -66,11 +68,12 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "odoo", "flows"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks", "approvals", "odoo", "flows"])
         if let server = top["server"] {
-            let m = try r.mapping(server, keys: ["host", "port"])
+            let m = try r.mapping(server, keys: ["host", "port", "tls"])
             if let v = m["host"] { host = try r.string(v) }
             if let v = m["port"] { port = try r.int(v, in: 1...65535) }
+            if let v = m["tls"] { tls = try r.tls(v) }
         }
         if let v = top["data"] { dataDirectory = try r.string(v) }
         if let store = top["store"] {
@@ -79,14 +82,17 @@ extension MillwrightConfiguration {
             if let v = m["commit_max_batch"] { commitMaxBatchEvents = try r.int(v, in: 1...100_000) }
         }
         if let limits = top["limits"] {
-            let m = try r.mapping(limits, keys: ["max_body_bytes", "max_batch_events"])
+            let m = try r.mapping(limits, keys: ["max_body_bytes", "max_batch_events", "rate"])
             if let v = m["max_body_bytes"] { api.maxBodyBytes = try r.int(v, in: 1_024...1_073_741_824) }
             if let v = m["max_batch_events"] { api.maxBatchEvents = try r.int(v, in: 1...100_000) }
+            if let v = m["rate"] { api.rateLimit = try r.rateLimit(v) }
         }
         if let metrics = top["metrics"] {
             let m = try r.mapping(metrics, keys: ["require_token"])
             if let v = m["require_token"] { api.metricsRequireToken = try r.bool(v) }
         }
+        if let hooks = top["hooks"] { api.hooks = try r.hooks(hooks, catalogue: .v1) }
+        if let approvals = top["approvals"] { api.approvals = try r.approvals(approvals) }
         if let log = top["log"] {
             let m = try r.mapping(log, keys: ["level"])
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }
@@ -146,6 +152,8 @@ extension MillwrightConfiguration {
         if let v = try value("MILLWRIGHT_METRICS_REQUIRE_TOKEN", YAMLReader.parseBool, "true or false") { api.metricsRequireToken = v }
         if let v = try value("MILLWRIGHT_FLOWS", { $0.isEmpty ? nil : $0 }, "a directory") { flowsDirectory = v }
         if let v = try value("MILLWRIGHT_DELIVERY_LEASE_SECONDS", { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }, "seconds from 1 to 86400") { deliveryLeaseSeconds = v }
+        try applyRateLimit(environment: environment)
+        try applyTLS(environment: environment)
         if let v = try value("MILLWRIGHT_LOG_LEVEL", { Logger.Level(rawValue: $0) }, "trace, debug, info, notice, warning, error or critical") { logLevel = v }
         let odooVariables = ["MILLWRIGHT_ODOO_URL", "MILLWRIGHT_ODOO_DB", "MILLWRIGHT_ODOO_LOGIN", "MILLWRIGHT_ODOO_API_KEY"]
         if odooVariables.contains(where: { environment[$0] != nil }) {

@@ -40,6 +40,7 @@ public struct MillwrightNode {
 
     /// Opens the store, makes the first admin token if needed, and builds the router.
     public func build(now: @escaping @Sendable () -> Date = { Date() }) async throws -> Parts {
+        let hooks = try configuration.resolvedHooks(environment: environment)
         try Self.prepareDataDirectory(configuration.dataDirectory)
         let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability)
         let bootstrapToken = environment["MILLWRIGHT_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -87,7 +88,9 @@ public struct MillwrightNode {
                 }
                 return registry.emitToString()
             },
-            isReady: { readiness.isReady }
+            isReady: { readiness.isReady },
+            hooks: hooks,
+            now: now
         )
         let breakers = CircuitBreakers()
         let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
@@ -101,10 +104,12 @@ public struct MillwrightNode {
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
+        let server = try configuration.httpServer()  // TLS files checked before anything is opened
         let parts = try await build()
         let readiness = parts.readiness
         let app = Application(
             router: parts.router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "millwright"),
             services: [parts.committer] + parts.deliveryServices,
             onServerRunning: { _ in readiness.set(true) },

@@ -36,6 +36,8 @@ public enum StoreConformance {
         Check(name: "newest-first query returns the newest in log order", body: newestFirst),
         Check(name: "tokens are stored and found by hash", body: tokens),
         Check(name: "statistics count events and conflicts", body: statistics),
+        Check(name: "hook receipts refuse a replay inside the window and forget it after", body: hookReceipts),
+        Check(name: "approvals are stored, listed, and decided once", body: approvals),
     ]
 }
 
@@ -228,5 +230,35 @@ extension StoreConformance {
         _ = try await store.append([EventFixtures.count(id: "a"), EventFixtures.count(id: "b"), EventFixtures.count(id: "b", quantity: 99)], receivedAt: t0)
         let stats = try await store.statistics()
         try expect(stats.events == 2 && stats.conflicts == 1 && stats.lastSeq >= 2 && stats.sizeBytes > 0, "statistics: \(stats)")
+    }
+
+    static func hookReceipts(_ store: any Store) async throws {
+        let window = t0.addingTimeInterval(300)
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0, until: window), "a first receipt is new")
+        try expect(!(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(299), until: window)), "the same id inside its window is a replay")
+        try expect(try await store.recordHookReceipt(source: "other", id: "msg_1", now: t0, until: window), "ids are scoped by hook source")
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(300), until: t0.addingTimeInterval(600)), "after the window the id is forgotten")
+        try await store.forgetHookReceipt(source: "s", id: "msg_1")
+        try expect(try await store.recordHookReceipt(source: "s", id: "msg_1", now: t0.addingTimeInterval(301), until: t0.addingTimeInterval(600)), "a forgotten receipt can be recorded again")
+    }
+
+    static func approvals(_ store: any Store) async throws {
+        let a = ApprovalRecord(
+            id: "ap-1", action: "token.create", target: "mes-bridge", request: ["scopes": ["events:read"]], requestedBy: "mw_1 (alice)",
+            requesterAccount: "alice", origin: "10.0.0.1", requestedAt: t0, expiresAt: t0.addingTimeInterval(3600)
+        )
+        try await store.insertApproval(a)
+        try await store.insertApproval(ApprovalRecord(
+            id: "ap-2", action: "token.revoke", target: "mw_2", request: [:], requestedBy: "b", requesterAccount: "b", origin: "local",
+            requestedAt: t0.addingTimeInterval(1), expiresAt: t0.addingTimeInterval(3600)))
+        try expect(try await store.approval(id: "ap-1") == a, "read back as stored")
+        try expect(try await store.approvals(status: nil, limit: 10).map(\.id) == ["ap-2", "ap-1"], "newest first")
+        try expect(try await store.decideApproval(id: "ap-1", status: .approved, by: "mw_3 (bob)", at: t0.addingTimeInterval(60), outcome: nil), "a pending approval is decided")
+        try expect(!(try await store.decideApproval(id: "ap-1", status: .rejected, by: "mw_4 (carol)", at: t0.addingTimeInterval(61), outcome: nil)), "only once")
+        try await store.recordApprovalOutcome(id: "ap-1", status: .approved, outcome: ["token": "mw_5"])
+        let decided = try await store.approval(id: "ap-1")
+        try expect(decided?.status == .approved && decided?.decidedBy == "mw_3 (bob)" && decided?.outcome == ["token": "mw_5"], "the decision and outcome: \(String(describing: decided))")
+        try expect(try await store.approvals(status: .pending, limit: 10).map(\.id) == ["ap-2"], "filtered by status")
+        try expect(try await store.approval(id: "nope") == nil, "an unknown id finds nothing")
     }
 }

@@ -30,6 +30,10 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
     @Option(help: "YAML configuration file (see docs/configuration.md).")
     var config: String?
+    @Option(help: "Serve HTTPS with this PEM certificate chain (needs --tls-key). Env: MILLWRIGHT_TLS_CERT.")
+    var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert. Env: MILLWRIGHT_TLS_KEY.")
+    var tlsKey: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -52,6 +56,11 @@ struct Serve: AsyncParsableCommand {
             guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535") }
             configuration.port = port
         }
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): break
+        case (let cert?, let key?): configuration.tls = TLSFiles(certificate: cert, privateKey: key)
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -61,7 +70,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "millwright")
         logger.info("starting", metadata: [
             "mw.data": "\(configuration.dataDirectory)", "mw.durability": "\(configuration.durability.rawValue)",
-            "mw.address": "\(configuration.host):\(configuration.port)",
+            "mw.address": "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)",
         ])
         do {
             try await MillwrightNode(configuration: configuration, environment: environment, logger: logger).run()

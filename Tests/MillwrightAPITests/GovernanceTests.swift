@@ -10,9 +10,12 @@ import Testing
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
-    let now = Mutex(Date(timeIntervalSince1970: 1_795_000_000))
+    let now: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_795_000_000)) { now = Mutex(start) }
     func read() -> Date { now.withLock { $0 } }
     func advance(_ seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    /// The clock as the closure that nodes, verifiers and limiters take.
+    var closure: @Sendable () -> Date { { [self] in read() } }
 }
 
 func makeStore() throws -> (SQLiteStore, String) {

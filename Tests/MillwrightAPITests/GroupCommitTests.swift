@@ -48,6 +48,19 @@ final class GatedStore: Store {
     func serviceAccounts() async throws -> [ServiceAccount] { try await inner.serviceAccounts() }
     func appendAudit(_ draft: AuditDraft, hasher: AuditHasher) async throws -> AuditEntry { try await inner.appendAudit(draft, hasher: hasher) }
     func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry] { try await inner.auditEntries(after: after, limit: limit) }
+    func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool {
+        try await inner.recordHookReceipt(source: source, id: id, now: now, until: until)
+    }
+    func forgetHookReceipt(source: String, id: String) async throws { try await inner.forgetHookReceipt(source: source, id: id) }
+    func insertApproval(_ approval: ApprovalRecord) async throws { try await inner.insertApproval(approval) }
+    func approval(id: String) async throws -> ApprovalRecord? { try await inner.approval(id: id) }
+    func approvals(status: ApprovalRecord.Status?, limit: Int) async throws -> [ApprovalRecord] { try await inner.approvals(status: status, limit: limit) }
+    func decideApproval(id: String, status: ApprovalRecord.Status, by: String, at: Date, outcome: JSONValue?) async throws -> Bool {
+        try await inner.decideApproval(id: id, status: status, by: by, at: at, outcome: outcome)
+    }
+    func recordApprovalOutcome(id: String, status: ApprovalRecord.Status, outcome: JSONValue?) async throws {
+        try await inner.recordApprovalOutcome(id: id, status: status, outcome: outcome)
+    }
 }
 
 @Suite("Group commit")

@@ -17,6 +17,8 @@ struct RouteCoverageTests {
             .replacingOccurrences(of: "{type}", with: "mfg.lot.created.v1")
             .replacingOccurrences(of: "{name}", with: "probe")
             .replacingOccurrences(of: "{id}", with: "mw_nothere")
+            .replacingOccurrences(of: "/v1/hooks/{source}/{secret}", with: "/v1/hooks/probe-odoo/not-the-secret-0000")
+            .replacingOccurrences(of: "{source}", with: "probe")
     }
 
     func body(for method: String, path: String) -> String? {
@@ -30,7 +32,15 @@ struct RouteCoverageTests {
     }
 
     @Test func everyRouteIsInTheTableAndEnforcesItsScope() async throws {
-        try await withNode { client, store in
+        try await withNode(environment: ["PROBE_HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "PROBE_ODOO_SECRET": "probe-odoo-secret-0123456789"], configure: { c in
+            var probe = HookSourceConfiguration(name: "probe", kind: .standardWebhooks)
+            probe.secret = .environment("PROBE_HOOK_SECRET")
+            probe.mapping.type = "mfg.inventory.counted.v1"
+            var odoo = HookSourceConfiguration(name: "probe-odoo", kind: .odoo)
+            odoo.secret = .environment("PROBE_ODOO_SECRET")
+            odoo.allow = ["192.0.2.0/24"]
+            c.api.hooks = [probe, odoo]
+        }) { client, store in
             // The table and the router agree, both ways.
             var configuration = MillwrightConfiguration()
             configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-rc-\(UUID().uuidString)").path
@@ -53,10 +63,23 @@ struct RouteCoverageTests {
                 let uri = concretePath(route.path)
                 let body = body(for: route.method, path: route.path)
                 let contentType = body == nil ? nil : (route.path == "/v1/events" ? "application/cloudevents+json" : "application/json")
-                guard let scope = route.scope else {
+                let scope: String
+                switch route.auth {
+                case .none:
                     let open = try await client.send(method, uri, token: nil, contentType: nil)
                     #expect(open.status != .unauthorized, "\(route.method) \(route.path) needs no token")
                     continue
+                case .hookVerification:
+                    // Refused without the source's own credentials, and a bearer token (even admin) does not replace them.
+                    let bare = try await client.send(method, uri, token: nil, contentType: "application/json", body: count(id: "probe"))
+                    let admin = try await client.send(method, uri, token: adminToken, contentType: "application/json", body: count(id: "probe"))
+                    for response in [bare, admin] {
+                        #expect(response.status == .unauthorized || response.status == .forbidden, "\(route.method) \(route.path) gave \(response.status)")
+                        #expect(response.json?["code"]?.stringValue == ProblemCode.webhookUnverified || response.json?["code"]?.stringValue == ProblemCode.addressNotAllowed)
+                    }
+                    continue
+                case .token(let needed):
+                    scope = needed
                 }
                 let none = try await client.send(method, uri, token: nil, contentType: contentType, body: body)
                 #expect(none.status == .unauthorized, "\(route.method) \(route.path) without a token")

@@ -14,6 +14,9 @@ let adminToken = "mw_test0000_admin-secret-for-tests"
 /// A node built on a fresh data directory, driven through HummingbirdTesting's router client.
 func withNode<T: Sendable>(
     durability: Durability = .full,
+    environment: [String: String] = [:],
+    testing: TestingSetup = .router,
+    now: @escaping @Sendable () -> Date = { Date() },
     configure: (inout MillwrightConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol, SQLiteStore) async throws -> T
 ) async throws -> T {
@@ -25,11 +28,11 @@ func withNode<T: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let node = MillwrightNode(configuration: configuration, environment: ["MILLWRIGHT_ADMIN_TOKEN": adminToken], logger: logger)
-    let parts = try await node.build()
+    let node = MillwrightNode(configuration: configuration, environment: environment.merging(["MILLWRIGHT_ADMIN_TOKEN": adminToken]) { _, new in new }, logger: logger)
+    let parts = try await node.build(now: now)
     let app = Application(router: parts.router, services: [parts.committer], logger: logger)
     let store = parts.store
-    let result = try await app.test(.router) { client in try await body(client, store) }
+    let result = try await app.test(testing) { client in try await body(client, store) }
     try await store.close()
     return result
 }

@@ -11,7 +11,7 @@ struct CatalogueTests {
         "mfg.goods.received.v1", "mfg.shipment.dispatched.v1", "mfg.lot.created.v1", "mfg.quality.inspection.recorded.v1",
         "mfg.quality.hold.placed.v1", "mfg.quality.hold.released.v1", "mfg.equipment.downtime.started.v1",
         "mfg.equipment.downtime.ended.v1", "mfg.equipment.condition.v1", "mfg.maintenance.requested.v1",
-        "mfg.maintenance.completed.v1",
+        "mfg.maintenance.completed.v1", "mw.odoo.record_changed.v1",
     ]
 
     let decoder = EventDecoder(catalogue: .v1)

@@ -78,13 +78,19 @@ class Server:
         self.starts = 0
         self.log_files: List[Path] = []
         self._handles: List[Any] = []
+        # Set before start(): more `serve` arguments (e.g. --config), more environment, and for TLS the
+        # scheme and the CA file that verifies the server's certificate.
+        self.extra_args: List[str] = []
+        self.extra_env: Dict[str, str] = {}
+        self.scheme = "http"
+        self.verify: Any = True
 
     # -- lifecycle -----------------------------------------------------------
 
     @property
     def url(self) -> str:
         assert self.port is not None, "server was never started"
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -113,12 +119,13 @@ class Server:
         env = dict(os.environ)
         env["MILLWRIGHT_ADMIN_TOKEN"] = self.token
         env.setdefault("MILLWRIGHT_LOG_LEVEL", "warning")
+        env.update(self.extra_env)
         cmd = [
             str(self.binary), "serve",
             "--data", str(self.data_dir),
             "--host", "127.0.0.1",
             "--port", str(self.port),
-        ]
+        ] + self.extra_args
         self.proc = subprocess.Popen(
             cmd,
             cwd=str(REPO_ROOT),
@@ -142,7 +149,7 @@ class Server:
                     f"millwright exited with code {code} before it was ready\n{self.logs()}"
                 )
             try:
-                resp = requests.get(self.url + "/readyz", timeout=(1.0, 2.0))
+                resp = requests.get(self.url + "/readyz", timeout=(1.0, 2.0), verify=self.verify)
                 if resp.status_code == 200:
                     return
                 last = f"HTTP {resp.status_code}: {resp.text[:200]}"

@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
 
-if ! python3 -c 'import pytest, requests, cloudevents, schemathesis' 2>/dev/null; then
+if ! python3 -c 'import pytest, requests, cloudevents, schemathesis, standardwebhooks' 2>/dev/null; then
     python3 -m pip install -q -r Tests/integration/requirements.txt
 fi
 

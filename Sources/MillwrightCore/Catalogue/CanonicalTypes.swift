@@ -38,7 +38,7 @@ public enum CanonicalCoding {
         ScrapReported.self, InventoryCounted.self, StockMoved.self, GoodsReceived.self, ShipmentDispatched.self,
         LotCreated.self, QualityInspectionRecorded.self, QualityHoldPlaced.self, QualityHoldReleased.self,
         EquipmentDowntimeStarted.self, EquipmentDowntimeEnded.self, EquipmentCondition.self,
-        MaintenanceRequested.self, MaintenanceCompleted.self,
+        MaintenanceRequested.self, MaintenanceCompleted.self, OdooRecordChanged.self,
     ]
 }
 
@@ -296,4 +296,13 @@ public struct MaintenanceCompleted: CanonicalEventData {
     public var request: String?
     public var completedAt: String?
     public var durationMinutes: Decimal?
+}
+
+/// An Odoo record changed (`mw.odoo.record_changed.v1`): a signal to read the record through the API.
+public struct OdooRecordChanged: CanonicalEventData {
+    public static let eventType = "mw.odoo.record_changed.v1"
+    public var model: String
+    public var recordId: Int
+    public var action: String?
+    public var fields: [String]?
 }

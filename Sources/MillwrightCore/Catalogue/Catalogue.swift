@@ -264,5 +264,16 @@ enum CatalogueV1 {
                 FieldSpec("duration_minutes", .nonNegativeQuantity),
             ]
         ),
+        // Millwright's own integration signals (`mw.*`): not plant facts, but cues to go and read one.
+        EventTypeSpec(
+            "mw.odoo.record_changed.v1", "A record changed in Odoo (a base_automation webhook): a signal to fetch it, not its content",
+            from: "Odoo", to: "Millwright",
+            fields: [
+                FieldSpec("model", .text, required: true, "The Odoo model, e.g. mrp.production (the webhook's _model)."),
+                FieldSpec("record_id", .integer(1...2_147_483_647), required: true, "The record's database id (the webhook's _id)."),
+                FieldSpec("action", .text, "The automation that sent it (the webhook's _action)."),
+                FieldSpec("fields", .array(.text, minItems: 0), "Names of the other fields the webhook carried; their values are not trusted."),
+            ]
+        ),
     ]
 }

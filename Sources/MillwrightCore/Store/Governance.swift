@@ -13,6 +13,61 @@ public struct ServiceAccount: Sendable, Hashable {
     }
 }
 
+/// A sensitive action waiting for, or decided by, a second person's approval.
+public struct ApprovalRecord: Sendable, Hashable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        /// Waiting for an approver.
+        case pending
+        /// Approved, and the action ran.
+        case approved
+        case rejected
+        /// Not decided before `expiresAt`.
+        case expired
+        /// Approved, but the action failed when it ran (`outcome` says why).
+        case failed
+    }
+
+    public var id: String
+    /// The audit verb of the action: `token.create`, `token.rotate`, `token.revoke`, `service_account.create`.
+    public var action: String
+    /// On what: an account name or a token id/prefix.
+    public var target: String
+    /// The action's parameters, as requested (never a secret).
+    public var request: JSONValue
+    /// Who asked: the audit name (`mw_3f9a1c2e (alice)`).
+    public var requestedBy: String
+    /// The requester's service account: the approver must be another one.
+    public var requesterAccount: String
+    public var origin: String
+    public var requestedAt: Date
+    public var expiresAt: Date
+    public var status: Status
+    public var decidedBy: String?
+    public var decidedAt: Date?
+    /// What happened when it was decided (a token's description, an error message); never a secret.
+    public var outcome: JSONValue?
+
+    public init(
+        id: String, action: String, target: String, request: JSONValue, requestedBy: String, requesterAccount: String,
+        origin: String, requestedAt: Date, expiresAt: Date, status: Status = .pending,
+        decidedBy: String? = nil, decidedAt: Date? = nil, outcome: JSONValue? = nil
+    ) {
+        self.id = id
+        self.action = action
+        self.target = target
+        self.request = request
+        self.requestedBy = requestedBy
+        self.requesterAccount = requesterAccount
+        self.origin = origin
+        self.requestedAt = requestedAt
+        self.expiresAt = expiresAt
+        self.status = status
+        self.decidedBy = decidedBy
+        self.decidedAt = decidedAt
+        self.outcome = outcome
+    }
+}
+
 /// A privileged action or configuration change, before it is chained into the audit log.
 public struct AuditDraft: Sendable, Hashable {
     public var at: Date

@@ -155,6 +155,23 @@ public protocol Store: Sendable {
     /// Audit entries in log order, after `after`, at most `limit`.
     func auditEntries(after: Int64?, limit: Int) async throws -> [AuditEntry]
 
+    /// Records that inbound webhook message `id` from hook source `source` was received, remembered until
+    /// `until` (the end of its replay window). Returns `false`, recording nothing, when the same `(source, id)`
+    /// is still remembered at `now`: a replay. Receipts whose window has closed are forgotten.
+    func recordHookReceipt(source: String, id: String, now: Date, until: Date) async throws -> Bool
+    /// Forgets one receipt, so a message whose processing failed can be delivered again.
+    func forgetHookReceipt(source: String, id: String) async throws
+
+    func insertApproval(_ approval: ApprovalRecord) async throws
+    func approval(id: String) async throws -> ApprovalRecord?
+    /// Approvals, newest first, optionally of one status, at most `limit`.
+    func approvals(status: ApprovalRecord.Status?, limit: Int) async throws -> [ApprovalRecord]
+    /// Records a decision on an approval that is still pending; returns `false` (changing nothing) when it
+    /// is not pending any more, so two approvers racing cannot both run the action.
+    func decideApproval(id: String, status: ApprovalRecord.Status, by: String, at: Date, outcome: JSONValue?) async throws -> Bool
+    /// Records what happened after a decision (the action's outcome, or its failure).
+    func recordApprovalOutcome(id: String, status: ApprovalRecord.Status, outcome: JSONValue?) async throws
+
     func statistics() async throws -> StoreStatistics
 
     /// Flushes and closes. Nothing may be called afterwards.
