@@ -122,6 +122,16 @@ import Testing
         }
     }
 
+    @Test func testsCanArrangeStock() async throws {
+        try await withOdooSimulator { odoo in
+            try odoo.setOnHand(productCode: "FURN_7111", quantity: 3)
+            try odoo.setOnHand(productCode: "FURN_8855", quantity: 5, location: "WH/Quarantine", lot: "MW-LOT-Q")
+            #expect(odoo.onHand(productCode: "FURN_7111") == 3)
+            #expect(odoo.onHand(productCode: "FURN_8855", location: "WH/Quarantine", lot: "MW-LOT-Q") == 5)
+            #expect(throws: OdooSimulatorCallError.self) { try odoo.setOnHand(productCode: "NOPE", quantity: 1) }
+        }
+    }
+
     @Test func transfersShortOfStockAskAboutABackorder() async throws {
         try await withOdooSimulator { odoo in
             let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
