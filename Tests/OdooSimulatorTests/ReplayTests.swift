@@ -12,8 +12,6 @@ import Testing
         "apikey.user.description.create": "/web/dataset/call_kw needs a web session (cookie login); the simulator serves JSON-2 and /jsonrpc only",
         "apikey.user.make_key.identity-check": "web-client session route, not simulated",
         "apikey.user.run_check": "web-client session route, not simulated",
-        "onhand.quant.read_group": "read_group is not simulated (the connector uses search_read on stock.quant)",
-        "onhand.quant.formatted_read_group": "formatted_read_group is not simulated",
         "serial.wizard.create": "the mrp.production.serials wizard is not simulated (the connector writes lot_producing_ids)",
         "serial.wizard.action_apply": "the mrp.production.serials wizard is not simulated",
         // These act on records whose creating calls were not recorded: the replay has no id to translate

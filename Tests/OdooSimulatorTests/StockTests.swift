@@ -122,6 +122,29 @@ import Testing
         }
     }
 
+    @Test func groupedOnHand() async throws {
+        try await withOdooSimulator { odoo in
+            try odoo.setOnHand(productCode: "FURN_8855", quantity: 2, location: "WH/Quarantine", lot: "0000000000029")
+            let client = SimulatorClient(odoo)
+            let domain: JSONValue = [["product_id", "=", 39], ["location_id.usage", "=", "internal"]]
+            let grouped = try await client.call("stock.quant", "read_group", [
+                "domain": domain, "fields": ["quantity:sum", "reserved_quantity:sum"], "groupby": ["location_id", "lot_id"], "lazy": false,
+            ])
+            let first = try #require(grouped.first)
+            #expect(grouped.arrayValue?.count == 4)
+            #expect(first["location_id"] == [37, "WH/Quarantine"])
+            #expect(first["lot_id"] == [1, "0000000000029"])
+            #expect(first["quantity"]?.decimal == 2)
+            #expect(first["__count"] == 1)
+            #expect(first["__domain"] == ["&", "&", "&", ["product_id", "=", 39], ["location_id.usage", "=", "internal"], ["location_id", "=", 37], ["lot_id", "=", 1]])
+            let formatted = try await client.call("stock.quant", "formatted_read_group", [
+                "domain": domain, "groupby": ["location_id"], "aggregates": ["quantity:sum"],
+            ])
+            #expect(formatted.arrayValue?.map { $0["quantity:sum"]?.decimal } == [2, 183])
+            #expect(formatted.first?["__extra_domain"] == [["location_id", "=", 37]])
+        }
+    }
+
     @Test func testsCanArrangeStock() async throws {
         try await withOdooSimulator { odoo in
             try odoo.setOnHand(productCode: "FURN_7111", quantity: 3)

@@ -3,7 +3,9 @@ import MillwrightCore
 
 /// Calls of `<model>/<method>` with keyword arguments, checked the way Odoo 19's JSON-2 controller checks them.
 extension OdooDatabase {
-    static let ormModelMethods: Set<String> = ["search", "search_read", "search_count", "create", "load", "check_access_rights", "fields_get"]
+    static let ormModelMethods: Set<String> = [
+        "search", "search_read", "search_count", "create", "load", "check_access_rights", "fields_get", "read_group", "formatted_read_group",
+    ]
     static let ormRecordMethods: Set<String> = ["read", "write", "unlink", "has_access"]
 
     /// Keyword arguments each method accepts (besides `ids` and `context`), and the required ones.
@@ -17,6 +19,8 @@ extension OdooDatabase {
         case "write": (["vals"], ["vals"])
         case "unlink": ([], [])
         case "load": (["fields", "data"], ["fields", "data"])
+        case "read_group": (["domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"], ["domain", "fields", "groupby"])
+        case "formatted_read_group": (["domain", "groupby", "aggregates", "having", "offset", "limit", "order"], [])
         case "check": (["model", "mode", "raise_exception"], ["model", "mode"])
         case "check_access_rights": (["operation", "raise_exception"], ["operation"])
         case "has_access": (["operation"], ["operation"])
@@ -83,6 +87,10 @@ extension OdooDatabase {
             return .bool(true)
         case "load":
             return try load(model, fields: kwargs["fields"], data: kwargs["data"], context: context)
+        case "read_group":
+            return try readGroup(model, kwargs: kwargs, context: context)
+        case "formatted_read_group":
+            return try formattedReadGroup(model, kwargs: kwargs, context: context)
         case "fields_get":
             return .object(spec.fields.mapValues { ["string": .string($0.label), "required": .bool($0.required)] })
         case "context_get":
@@ -230,7 +238,7 @@ extension OdooDatabase {
     func checkAccess(model: String, method: String, uid: Int) throws {
         guard uid == Seed.mesBridgeUID else { return }
         let operation: String = switch method {
-        case "search", "search_read", "search_count", "read", "fields_get", "check", "check_access_rights", "has_access", "context_get": "read"
+        case "search", "search_read", "search_count", "read", "fields_get", "read_group", "formatted_read_group", "check", "check_access_rights", "has_access", "context_get": "read"
         case "create", "load": "create"
         case "unlink": "unlink"
         default: "write"

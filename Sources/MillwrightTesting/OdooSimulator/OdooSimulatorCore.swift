@@ -191,6 +191,8 @@ final class OdooSimulatorCore: Sendable {
         case "search_count": names = ["domain", "limit"]
         case "create": names = ["vals_list"]
         case "load": names = ["fields", "data"]
+        case "read_group": names = ["domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"]
+        case "formatted_read_group": names = ["domain", "groupby", "aggregates", "having", "offset", "limit", "order"]
         case "check": names = ["model", "mode", "raise_exception"]
         case "check_access_rights": names = ["operation", "raise_exception"]
         case "context_get": names = []
