@@ -312,9 +312,9 @@ extension OdooDatabase {
                 result.append(existing)
             } else {
                 let id = try create(model, vals, context: context)
-                if let xmlID {
-                    let parts = xmlID.split(separator: ".", maxSplits: 1).map(String.init)
-                    insert("ir.model.data", ["module": .string(parts[0]), "name": .string(parts.count > 1 ? parts[1] : ""),
+                let parts = xmlID?.split(separator: ".", maxSplits: 1).map(String.init) ?? []
+                if let xmlID, parts.count == 2 {
+                    insert("ir.model.data", ["module": .string(parts[0]), "name": .string(parts[1]),
                                              "model": .string(model), "res_id": .int(id), "noupdate": false,
                                              "complete_name": .string(xmlID)])
                 }

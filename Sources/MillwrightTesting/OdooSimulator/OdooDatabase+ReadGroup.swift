@@ -97,7 +97,8 @@ extension OdooDatabase {
             for entry in aggregates {
                 if entry == "__count" { row[entry] = .int(group.ids.count); continue }
                 let parts = entry.split(separator: ":").map(String.init)
-                row[entry] = try aggregate(model, group.ids, field: parts[0], function: parts.count > 1 ? parts[1] : "sum", context: context)
+                guard let field = parts.first else { throw OdooFault.valueError("Invalid aggregate '\(entry)'") }
+                row[entry] = try aggregate(model, group.ids, field: field, function: parts.count > 1 ? parts[1] : "sum", context: context)
             }
             row["__extra_domain"] = Self.conjunction(nil, zip(groupby, group.key).map { groupTerm($0, $1) })
             return .object(row)
