@@ -257,6 +257,20 @@ import Testing
         }
     }
 
+    @Test func serialNumbersWizardSetsTheSerials() async throws {
+        try await withOdooSimulator { odoo in
+            let mo = try #require(try odoo.call("mrp.production", "create", ["vals_list": [["product_id": 55, "product_qty": 2]]]).first?.int)
+            try odoo.call("mrp.production", "action_confirm", ids: [mo])
+            let wizard = try #require(try odoo.call("mrp.production.serials", "create", ["vals_list": [[
+                "production_id": .number("\(mo)"), "serial_numbers": "SN-A\nSN-B",
+            ]]]).first?.int)
+            #expect(try odoo.call("mrp.production.serials", "action_apply", ids: [wizard]) == ["type": "ir.actions.act_window_close"])
+            #expect(odoo.record(model: "mrp.production", id: mo)?["qty_producing"]?.decimal == 2)
+            #expect(try odoo.call("mrp.production", "button_mark_done", ids: [mo]) == true)
+            #expect(odoo.onHand(productCode: "FURN_8522", lot: "SN-B") == 1)
+        }
+    }
+
     @Test func lotTrackedProductAndComponentLots() async throws {
         try await withOdooSimulator { odoo in
             let client = SimulatorClient(odoo)

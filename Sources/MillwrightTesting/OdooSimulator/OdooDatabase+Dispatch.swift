@@ -160,6 +160,20 @@ extension OdooDatabase {
             for key in raw.keys where key.hasPrefix("default_") || key == "always_backorder_mo_ids" { raw[key] = nil }
             return try callBusinessMethod(model: "mrp.production", method: "button_mark_done", ids: productions,
                                           kwargs: [:], context: OdooContext(.object(raw)))
+        case ("mrp.production.serials", "action_apply"):
+            // One serial a line: missing lots are created; the order produces exactly those serials.
+            for wizard in ids {
+                guard let mo = int(model, wizard, "production_id"), let product = int("mrp.production", mo, "product_id") else { continue }
+                let names = (string(model, wizard, "serial_numbers") ?? "").split(whereSeparator: \.isNewline)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let lots = names.map { name in
+                    self.ids("stock.lot").first { string("stock.lot", $0, "name") == name && int("stock.lot", $0, "product_id") == product }
+                        ?? insert("stock.lot", ["name": .string(name), "product_id": .int(product), "company_id": false])
+                }
+                update("mrp.production", mo, ["lot_producing_ids": .ids(lots), "qty_producing": .float(Decimal(lots.count))])
+                setQuantityProducing(mo)
+            }
+            return ["type": "ir.actions.act_window_close"]
         case ("stock.picking", "action_confirm"):
             for id in ids { confirmPicking(id) }
             return .bool(true)

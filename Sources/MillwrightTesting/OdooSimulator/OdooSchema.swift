@@ -226,6 +226,9 @@ extension OdooModelSpec {
                 "mrp_production_backorder_id": .many2one("mrp.production.backorder", "MO Backorder"),
                 "mrp_production_id": .many2one("mrp.production", "Manufacturing Order"), "to_backorder": .boolean("To Backorder"),
             ], groups: ["Manufacturing/User"]),
+            OdooModelSpec("mrp.production.serials", "Assign Serial Numbers", [
+                "production_id": .many2one("mrp.production", "Production", required: true), "serial_numbers": .text("Serial Numbers"),
+            ], record: ["action_apply"], groups: ["Manufacturing/User"]),
             OdooModelSpec("maintenance.equipment", "Maintenance Equipment", [
                 "name": .char("Equipment Name", required: true), "serial_no": .char("Serial Number"),
                 "category_id": .many2one("maintenance.equipment.category", "Equipment Category"), "active": .boolean("Active"),
