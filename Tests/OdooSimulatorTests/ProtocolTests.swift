@@ -57,6 +57,10 @@ import Testing
                 #expect(response.json?["name"]?.stringValue == name, "\(model)/\(method)")
                 #expect(response.json?.objectValue.map { Set($0.keys) } == ["arguments", "context", "debug", "message", "name"])
             }
+            // read skips missing ids; a single dict creates one record and answers a list; limit 0 is no limit.
+            #expect(try await client.call("product.product", "read", ["ids": [62, 999999], "fields": ["name"]]) == [["id": 62, "name": "Wood Panel"]])
+            #expect(try await client.call("maintenance.equipment", "create", ["vals_list": ["name": "single"]]).arrayValue?.count == 1)
+            #expect(try await client.call("product.product", "search_read", ["domain": [["default_code", "=", "FURN_7023"]], "fields": ["name"], "limit": 0]).arrayValue?.count == 1)
             let missing = try await client.json2("product.product", "write", ["ids": [999999999], "vals": ["name": "x"]])
             #expect(missing.json?["message"] == "Record does not exist or has been deleted.\n(Record: product.product(999999999,), User: 2)")
 

@@ -30,7 +30,8 @@ extension OdooDatabase {
     }
 
     /// Runs one method. `ids` is nil when the request carried none.
-    mutating func call(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int) throws -> JSONValue {
+    /// - Parameter jsonRPC: JSON-RPC's `create` with one dict answers the id, JSON-2's a list of one id.
+    mutating func call(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int, jsonRPC: Bool = false) throws -> JSONValue {
         guard let spec = specs[model] else { throw OdooFault.notFound("the model '\(model)' does not exist") }
         if method.hasPrefix("_") {
             throw OdooFault.accessError("Private methods (such as '\(model).\(method)') cannot be called remotely.")
@@ -70,7 +71,10 @@ extension OdooDatabase {
             return try read(model, recordIDs, fields: kwargs["fields"]?.arrayValue?.compactMap(\.stringValue), context: context)
         case "create":
             guard let vals = kwargs["vals_list"] else { return .null }
-            if let single = vals.objectValue { return .int(try create(model, single, context: context)) }
+            if let single = vals.objectValue {
+                let id = try create(model, single, context: context)
+                return jsonRPC ? .int(id) : .ids([id])
+            }
             guard let list = vals.arrayValue else { throw OdooFault.valueError("vals_list must be a list of dicts") }
             return .ids(try list.map { item in
                 guard let object = item.objectValue else {

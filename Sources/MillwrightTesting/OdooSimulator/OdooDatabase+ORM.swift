@@ -21,7 +21,8 @@ extension OdooDatabase {
             found = try sorted(model, found, order: spec.defaultOrder)
         }
         let start = min(offset, found.count)
-        let end = limit.map { min(found.count, start + $0) } ?? found.count
+        // Python's falsy 0 means no limit.
+        let end = limit.flatMap { $0 > 0 ? min(found.count, start + $0) : nil } ?? found.count
         return Array(found[start..<end])
     }
 
@@ -59,11 +60,10 @@ extension OdooDatabase {
         return v
     }
 
+    /// `read` skips ids that do not exist, as Odoo 19 does (`write` and buttons raise `MissingError` instead).
     func read(_ model: String, _ ids: [Int], fields: [String]?, context: OdooContext) throws -> JSONValue {
-        let missing = ids.filter { !exists(model, $0) }
-        if !missing.isEmpty { throw OdooFault.missingRecord(model: model, ids: missing, uid: context.uid) }
         let names = (fields?.isEmpty ?? true) ? allFields(model) : (fields ?? [])
-        return .array(try ids.map { try readRecord(model, $0, fields: names, context: context) })
+        return .array(try ids.filter { exists(model, $0) }.map { try readRecord(model, $0, fields: names, context: context) })
     }
 
     // MARK: Create

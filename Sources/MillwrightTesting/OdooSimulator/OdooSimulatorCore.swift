@@ -175,7 +175,7 @@ final class OdooSimulatorCore: Sendable {
             guard exists else { throw OdooFault.userError("Object \(model) doesn't exist") }
             let (ids, named) = Self.positionalArguments(model: model, method: name, positional)
             for (key, value) in named where kwargs[key] == nil { kwargs[key] = value }
-            return try execute(model: model, method: name, ids: ids, kwargs: kwargs, uid: uid)
+            return try execute(model: model, method: name, ids: ids, kwargs: kwargs, uid: uid, jsonRPC: true)
         default:
             throw OdooFault.notFound("The method '\(service).\(method)' does not exist")
         }
@@ -214,12 +214,12 @@ final class OdooSimulatorCore: Sendable {
     }
 
     /// One call as one transaction: it runs on a copy that replaces the database only on success.
-    func execute(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int) throws -> JSONValue {
+    func execute(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int, jsonRPC: Bool = false) throws -> JSONValue {
         let now = Self.timestamp(configuration.clock())
         return try state.withLock { state in
             var copy = state.database
             copy.now = now
-            let result = try copy.call(model: model, method: method, ids: ids, kwargs: kwargs, uid: uid)
+            let result = try copy.call(model: model, method: method, ids: ids, kwargs: kwargs, uid: uid, jsonRPC: jsonRPC)
             state.database = copy
             return result
         }
