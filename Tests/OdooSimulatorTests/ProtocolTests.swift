@@ -61,6 +61,9 @@ import Testing
             #expect(try await client.call("product.product", "read", ["ids": [62, 999999], "fields": ["name"]]) == [["id": 62, "name": "Wood Panel"]])
             #expect(try await client.call("maintenance.equipment", "create", ["vals_list": ["name": "single"]]).arrayValue?.count == 1)
             #expect(try await client.call("product.product", "search_read", ["domain": [["default_code", "=", "FURN_7023"]], "fields": ["name"], "limit": 0]).arrayValue?.count == 1)
+            let badTarget = try await client.json2("stock.move.line", "write", ["ids": [], "vals": ["lot_id": 99999999]])
+            #expect(badTarget.status == 404)
+            #expect(badTarget.json?["message"] == "Record does not exist or has been deleted.\n(Record: stock.lot(99999999,), User: 2)")
             let missing = try await client.json2("product.product", "write", ["ids": [999999999], "vals": ["name": "x"]])
             #expect(missing.json?["message"] == "Record does not exist or has been deleted.\n(Record: product.product(999999999,), User: 2)")
 
