@@ -12,6 +12,7 @@ import Testing
         "apikey.user.description.create": "/web/dataset/call_kw needs a web session (cookie login); the simulator serves JSON-2 and /jsonrpc only",
         "apikey.user.make_key.identity-check": "web-client session route, not simulated",
         "apikey.user.run_check": "web-client session route, not simulated",
+        "user.create.no-mrp": "creates the user mes-bridge, which the simulator seeds (uid 7); a second user with that login is refused (422), as Odoo refuses it",
         // These act on records whose creating calls were not recorded: the replay has no id to translate
         // them to. Each behaviour is covered by the behaviour tests instead (ProductionOrderTests, StockTests).
         "mo.skip_consumption.raw-moves": unrecorded("stock.move 106/107"),

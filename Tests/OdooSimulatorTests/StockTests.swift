@@ -276,6 +276,13 @@ import Testing
                                                   "record": 1, "rows": ["from": 1, "to": 1], "type": "error"])
             #expect(odoo.records(model: "product.product").count == before)
 
+            // An external id is unique per module.
+            let duplicate = try await client.json2("ir.model.data", "create", ["vals_list": [[
+                "module": "millwright", "name": "product_MW-P1", "model": "product.product", "res_id": 62,
+            ]]])
+            #expect(duplicate.status == 422)
+            #expect(duplicate.json?["message"]?.stringValue?.contains("ir_model_data_module_name_uniq_index") == true)
+
             // Binding an existing product makes load update it instead of duplicating it.
             #expect(try await client.call("ir.model.data", "create", ["vals_list": [[
                 "module": "millwright", "name": "product_FURN_7023", "model": "product.product", "res_id": 62, "noupdate": false,
