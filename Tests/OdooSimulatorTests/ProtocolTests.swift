@@ -154,6 +154,11 @@ import Testing
             #expect(try await rpc("common", "version", []).json?["result"]?["server_serie"] == "19.0")
             #expect(try await rpc("common", "authenticate", ["mfg", "admin", key, [:]]).json?["result"] == 2)
             #expect(try await rpc("common", "authenticate", ["mfg", "admin", "wrong", [:]]).json?["result"] == false)
+            #expect(try await rpc("common", "login", ["mfg", "mes-bridge", .string(odoo.mesBridgeAPIKey)]).json?["result"] == 7)
+            let check = try await rpc("object", "execute_kw", ["mfg", 7, .string(odoo.mesBridgeAPIKey), "ir.model.access", "check", ["mrp.production", "write", false]])
+            #expect(check.json?["result"] == false)
+            let single = try await rpc("object", "execute_kw", ["mfg", 2, key, "maintenance.equipment", "create", [["name": "one"]]])
+            #expect(single.json?["result"]?.int != nil)
             let found = try await rpc("object", "execute_kw", ["mfg", 2, key, "product.product", "search_read", [[["default_code", "=", "FURN_7023"]]], ["fields": ["name"]]])
             #expect(found.json?["result"] == [["id": 62, "name": "Wood Panel"]])
             let denied = try await rpc("object", "execute_kw", ["mfg", 2, "wrong", "product.product", "search_read", [[]], ["limit": 1]])
@@ -170,6 +175,9 @@ import Testing
             let access = try await rpc("object", "execute_kw", ["mfg", 7, bridgeKey, "mrp.production", "search_read", [[]], ["fields": ["name"], "limit": 1]])
             #expect(access.json?["error"]?["data"]?["name"] == "odoo.exceptions.AccessError")
             #expect(odoo.callLog.last?.protocol == .jsonRPC)
+            #expect(odoo.callLog.last?.model == "mrp.production")
+            #expect(odoo.callLog.last?.method == "search_read")
+            #expect(odoo.callLog.last?.status == 200)
             #expect(odoo.callLog.last?.errorName == "odoo.exceptions.AccessError")
         }
     }
