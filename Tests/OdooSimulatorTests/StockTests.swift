@@ -155,6 +155,31 @@ import Testing
         }
     }
 
+    @Test func clearingMoveLinesLeaksTheReservationAsOdooDoes() async throws {
+        try await withOdooSimulator { odoo in
+            let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
+                "picking_type_id": 7, "location_id": 5, "location_dest_id": 37,
+                "move_ids": [[0, 0, ["product_id": 65, "product_uom_qty": 3, "location_id": 5, "location_dest_id": 37]]],
+            ]]]).first?.int)
+            try odoo.call("stock.picking", "action_confirm", ids: [picking])
+            let move = try #require(odoo.record(model: "stock.picking", id: picking)?["move_ids"]?.first?.int)
+            let line = try #require(odoo.record(model: "stock.move", id: move)?["move_line_ids"]?.first?.int)
+            #expect(odoo.quants(productCode: "FURN_2100").first?.reserved == 3)
+            // [5, 0, 0] then a new line: the old line is orphaned and keeps its reservation.
+            try odoo.call("stock.move", "write", ids: [move], ["vals": [
+                "move_line_ids": [[5, 0, 0], [0, 0, ["location_id": 5, "location_dest_id": 37, "lot_id": 7, "product_id": 65, "quantity": 3]]],
+                "picked": true,
+            ]])
+            let orphan = try #require(try odoo.call("stock.move.line", "read", ids: [line], ["fields": ["move_id", "state", "quantity"]]).first)
+            #expect(orphan["move_id"] == false)
+            #expect(orphan["state"] == false)
+            #expect(odoo.quants(productCode: "FURN_2100").first?.reserved == 6)
+            #expect(try odoo.call("stock.picking", "button_validate", ids: [picking]) == true)
+            #expect(odoo.onHand(productCode: "FURN_2100", location: "WH/Quarantine") == 3)
+            #expect(odoo.quants(productCode: "FURN_2100").first { $0.location == "WH/Stock" }?.reserved == 3)
+        }
+    }
+
     @Test func transfersShortOfStockAskAboutABackorder() async throws {
         try await withOdooSimulator { odoo in
             let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
