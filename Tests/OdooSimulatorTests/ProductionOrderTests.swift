@@ -329,7 +329,9 @@ extension ProductionOrderTests {
             try odoo.call("stock.move", "write", ids: [move], ["vals": ["move_line_ids": [[2, .number("\(line)"), 0]]]])
             #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 0)
             #expect(odoo.record(model: "stock.move", id: move)?["quantity"]?.decimal == 0)
-            try odoo.call("stock.move", "action_assign", ids: [move])
+            // stock.move/action_assign is private in Odoo 19 (404); the order's action_assign re-reserves.
+            #expect(throws: OdooSimulatorCallError.self) { try odoo.call("stock.move", "action_assign", ids: [move]) }
+            try odoo.call("mrp.production", "action_assign", ids: [mo])
             #expect(odoo.quants(productCode: "FURN_7111").first?.reserved == 6)
         }
     }

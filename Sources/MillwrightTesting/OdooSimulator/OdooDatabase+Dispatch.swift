@@ -196,9 +196,6 @@ extension OdooDatabase {
                 update(model, id, ["state": "cancel"])
             }
             return .bool(true)
-        case ("stock.move", "action_assign"):
-            for id in ids { reserve(id) }
-            return .null
         case ("stock.scrap", "action_validate"):
             var answer: JSONValue = .bool(true)
             for id in ids { answer = validateScrap(id) }
@@ -211,7 +208,7 @@ extension OdooDatabase {
                 applyInventory(id, counted: decimal(model, id, "inventory_quantity"))
             }
             return .null
-        case ("mail.activity", "action_feedback"), ("mail.activity", "action_done"):
+        case ("mail.activity", "action_feedback"):
             var message = 0
             for id in ids {
                 let type = int(model, id, "activity_type_id").map { displayName("mail.activity.type", $0) } ?? "Activity"
@@ -221,7 +218,7 @@ extension OdooDatabase {
                                                   "model": value(model, id, "res_model"), "res_id": value(model, id, "res_id")])
                 delete(model, id)
             }
-            return method == "action_feedback" ? .int(message) : .bool(true)
+            return .int(message)
         default:
             throw OdooFault.notFound("The method '\(model).\(method)' does not exist")
         }

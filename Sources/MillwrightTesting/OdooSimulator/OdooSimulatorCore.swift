@@ -163,7 +163,7 @@ final class OdooSimulatorCore: Sendable {
                   let key = args[2].stringValue, let uid = uid(forAPIKey: key),
                   state.withLock({ $0.database.string("res.users", uid, "login") }) == args[1].stringValue else { return .bool(false) }
             return .int(uid)
-        case ("object", "execute_kw"), ("object", "execute"):
+        case ("object", "execute_kw"):
             guard args.count >= 5, let uid = args[1].intValue, let key = args[2].stringValue,
                   self.uid(forAPIKey: key) == uid, args[0].stringValue == configuration.database else {
                 throw OdooFault.accessDenied()
