@@ -57,6 +57,13 @@ import Testing
                 #expect(response.json?["name"]?.stringValue == name, "\(model)/\(method)")
                 #expect(response.json?.objectValue.map { Set($0.keys) } == ["arguments", "context", "debug", "message", "name"])
             }
+            // read skips missing ids; a single dict creates one record and answers a list; limit 0 is no limit.
+            #expect(try await client.call("product.product", "read", ["ids": [62, 999999], "fields": ["name"]]) == [["id": 62, "name": "Wood Panel"]])
+            #expect(try await client.call("maintenance.equipment", "create", ["vals_list": ["name": "single"]]).arrayValue?.count == 1)
+            #expect(try await client.call("product.product", "search_read", ["domain": [["default_code", "=", "FURN_7023"]], "fields": ["name"], "limit": 0]).arrayValue?.count == 1)
+            let badTarget = try await client.json2("stock.move.line", "write", ["ids": [], "vals": ["lot_id": 99999999]])
+            #expect(badTarget.status == 404)
+            #expect(badTarget.json?["message"] == "Record does not exist or has been deleted.\n(Record: stock.lot(99999999,), User: 2)")
             let missing = try await client.json2("product.product", "write", ["ids": [999999999], "vals": ["name": "x"]])
             #expect(missing.json?["message"] == "Record does not exist or has been deleted.\n(Record: product.product(999999999,), User: 2)")
 
@@ -85,6 +92,34 @@ import Testing
             let version = try await client.send(method: .GET, path: "/web/version", body: nil, headers: [])
             #expect(version.headers.first(name: "Connection") == "close")
             #expect(version.json == ["version": "19.0", "version_info": [19, 0, 0, "final", 0, ""]])
+        }
+    }
+
+    @Test func hostileBodiesGetOdooErrorsNotCrashes() async throws {
+        try await withOdooSimulator { odoo in
+            let client = SimulatorClient(odoo)
+            let bodies: [(String, String, JSONValue)] = [
+                ("product.product", "create", ["vals_list": [1, "x", nil]]),
+                ("product.product", "create", ["vals_list": "x"]),
+                ("product.product", "search_read", ["domain": "x"]),
+                ("product.product", "search_read", ["domain": [["", "=", 1]]]),
+                ("product.product", "search_read", ["domain": [["name", "~", 1]]]),
+                ("product.product", "search_read", ["domain": ["|", ["name", "=", 1]]]),
+                ("product.product", "search_read", ["domain": [], "order": "nope desc"]),
+                ("product.product", "load", ["fields": ["id", "uom_id/id"], "data": [[".", "nope.nope"], [], [1, 2, 3]]]),
+                ("product.product", "write", ["ids": [62], "vals": ["uom_id": "x"]]),
+                ("mrp.production", "write", ["ids": "x", "vals": ["lot_producing_ids": [[6], [9, 9, 9], "x"]]]),
+                ("mrp.production", "set_qty_producing", ["ids": []]),
+                ("stock.quant", "formatted_read_group", ["groupby": ["nope"], "aggregates": [":"]]),
+                ("stock.quant", "read_group", ["domain": [], "fields": [":"], "groupby": []]),
+                ("ir.model.access", "check", ["model": [1], "mode": nil]),
+            ]
+            for (model, method, body) in bodies {
+                let response = try await client.json2(model, method, body)
+                #expect((200..<600).contains(response.status), "\(model)/\(method)")
+                #expect(response.json != nil, "\(model)/\(method): \(response.text.prefix(200))")
+            }
+            #expect(try await client.json2("res.users", "context_get").status == 200)
         }
     }
 
@@ -119,6 +154,11 @@ import Testing
             #expect(try await rpc("common", "version", []).json?["result"]?["server_serie"] == "19.0")
             #expect(try await rpc("common", "authenticate", ["mfg", "admin", key, [:]]).json?["result"] == 2)
             #expect(try await rpc("common", "authenticate", ["mfg", "admin", "wrong", [:]]).json?["result"] == false)
+            #expect(try await rpc("common", "login", ["mfg", "mes-bridge", .string(odoo.mesBridgeAPIKey)]).json?["result"] == 7)
+            let check = try await rpc("object", "execute_kw", ["mfg", 7, .string(odoo.mesBridgeAPIKey), "ir.model.access", "check", ["mrp.production", "write", false]])
+            #expect(check.json?["result"] == false)
+            let single = try await rpc("object", "execute_kw", ["mfg", 2, key, "maintenance.equipment", "create", [["name": "one"]]])
+            #expect(single.json?["result"]?.int != nil)
             let found = try await rpc("object", "execute_kw", ["mfg", 2, key, "product.product", "search_read", [[["default_code", "=", "FURN_7023"]]], ["fields": ["name"]]])
             #expect(found.json?["result"] == [["id": 62, "name": "Wood Panel"]])
             let denied = try await rpc("object", "execute_kw", ["mfg", 2, "wrong", "product.product", "search_read", [[]], ["limit": 1]])
@@ -135,6 +175,9 @@ import Testing
             let access = try await rpc("object", "execute_kw", ["mfg", 7, bridgeKey, "mrp.production", "search_read", [[]], ["fields": ["name"], "limit": 1]])
             #expect(access.json?["error"]?["data"]?["name"] == "odoo.exceptions.AccessError")
             #expect(odoo.callLog.last?.protocol == .jsonRPC)
+            #expect(odoo.callLog.last?.model == "mrp.production")
+            #expect(odoo.callLog.last?.method == "search_read")
+            #expect(odoo.callLog.last?.status == 200)
             #expect(odoo.callLog.last?.errorName == "odoo.exceptions.AccessError")
         }
     }

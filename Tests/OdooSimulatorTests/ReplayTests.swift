@@ -12,10 +12,7 @@ import Testing
         "apikey.user.description.create": "/web/dataset/call_kw needs a web session (cookie login); the simulator serves JSON-2 and /jsonrpc only",
         "apikey.user.make_key.identity-check": "web-client session route, not simulated",
         "apikey.user.run_check": "web-client session route, not simulated",
-        "onhand.quant.read_group": "read_group is not simulated (the connector uses search_read on stock.quant)",
-        "onhand.quant.formatted_read_group": "formatted_read_group is not simulated",
-        "serial.wizard.create": "the mrp.production.serials wizard is not simulated (the connector writes lot_producing_ids)",
-        "serial.wizard.action_apply": "the mrp.production.serials wizard is not simulated",
+        "user.create.no-mrp": "creates the user mes-bridge, which the simulator seeds (uid 7); a second user with that login is refused (422), as Odoo refuses it",
         // These act on records whose creating calls were not recorded: the replay has no id to translate
         // them to. Each behaviour is covered by the behaviour tests instead (ProductionOrderTests, StockTests).
         "mo.skip_consumption.raw-moves": unrecorded("stock.move 106/107"),
@@ -36,6 +33,8 @@ import Testing
         "serial.mo.write.lot_producing_ids": unrecorded("mrp.production 11"),
         "serial.mo.button_mark_done.partial": unrecorded("mrp.production 11"),
         "serial.mo.button_mark_done.duplicate-serial": unrecorded("mrp.production 12"),
+        "serial.wizard.create": unrecorded("mrp.production 12"),
+        "serial.wizard.action_apply": unrecorded("mrp.production 12, through the wizard made for it"),
         "count.quant.create.auto-apply": unrecorded("stock.lot 19"),
         "scrap.action_validate.insufficient": unrecorded("stock.scrap 2 of another run"),
         "scrap.do_scrap.force": unrecorded("stock.scrap 2 of another run"),

@@ -122,6 +122,64 @@ import Testing
         }
     }
 
+    @Test func groupedOnHand() async throws {
+        try await withOdooSimulator { odoo in
+            try odoo.setOnHand(productCode: "FURN_8855", quantity: 2, location: "WH/Quarantine", lot: "0000000000029")
+            let client = SimulatorClient(odoo)
+            let domain: JSONValue = [["product_id", "=", 39], ["location_id.usage", "=", "internal"]]
+            let grouped = try await client.call("stock.quant", "read_group", [
+                "domain": domain, "fields": ["quantity:sum", "reserved_quantity:sum"], "groupby": ["location_id", "lot_id"], "lazy": false,
+            ])
+            let first = try #require(grouped.first)
+            #expect(grouped.arrayValue?.count == 4)
+            #expect(first["location_id"] == [37, "WH/Quarantine"])
+            #expect(first["lot_id"] == [1, "0000000000029"])
+            #expect(first["quantity"]?.decimal == 2)
+            #expect(first["__count"] == 1)
+            #expect(first["__domain"] == ["&", "&", "&", ["product_id", "=", 39], ["location_id.usage", "=", "internal"], ["location_id", "=", 37], ["lot_id", "=", 1]])
+            let formatted = try await client.call("stock.quant", "formatted_read_group", [
+                "domain": domain, "groupby": ["location_id"], "aggregates": ["quantity:sum"],
+            ])
+            #expect(formatted.arrayValue?.map { $0["quantity:sum"]?.decimal } == [2, 183])
+            #expect(formatted.first?["__extra_domain"] == [["location_id", "=", 37]])
+        }
+    }
+
+    @Test func testsCanArrangeStock() async throws {
+        try await withOdooSimulator { odoo in
+            try odoo.setOnHand(productCode: "FURN_7111", quantity: 3)
+            try odoo.setOnHand(productCode: "FURN_8855", quantity: 5, location: "WH/Quarantine", lot: "MW-LOT-Q")
+            #expect(odoo.onHand(productCode: "FURN_7111") == 3)
+            #expect(odoo.onHand(productCode: "FURN_8855", location: "WH/Quarantine", lot: "MW-LOT-Q") == 5)
+            #expect(throws: OdooSimulatorCallError.self) { try odoo.setOnHand(productCode: "NOPE", quantity: 1) }
+        }
+    }
+
+    @Test func clearingMoveLinesLeaksTheReservationAsOdooDoes() async throws {
+        try await withOdooSimulator { odoo in
+            let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
+                "picking_type_id": 7, "location_id": 5, "location_dest_id": 37,
+                "move_ids": [[0, 0, ["product_id": 65, "product_uom_qty": 3, "location_id": 5, "location_dest_id": 37]]],
+            ]]]).first?.int)
+            try odoo.call("stock.picking", "action_confirm", ids: [picking])
+            let move = try #require(odoo.record(model: "stock.picking", id: picking)?["move_ids"]?.first?.int)
+            let line = try #require(odoo.record(model: "stock.move", id: move)?["move_line_ids"]?.first?.int)
+            #expect(odoo.quants(productCode: "FURN_2100").first?.reserved == 3)
+            // [5, 0, 0] then a new line: the old line is orphaned and keeps its reservation.
+            try odoo.call("stock.move", "write", ids: [move], ["vals": [
+                "move_line_ids": [[5, 0, 0], [0, 0, ["location_id": 5, "location_dest_id": 37, "lot_id": 7, "product_id": 65, "quantity": 3]]],
+                "picked": true,
+            ]])
+            let orphan = try #require(try odoo.call("stock.move.line", "read", ids: [line], ["fields": ["move_id", "state", "quantity"]]).first)
+            #expect(orphan["move_id"] == false)
+            #expect(orphan["state"] == false)
+            #expect(odoo.quants(productCode: "FURN_2100").first?.reserved == 6)
+            #expect(try odoo.call("stock.picking", "button_validate", ids: [picking]) == true)
+            #expect(odoo.onHand(productCode: "FURN_2100", location: "WH/Quarantine") == 3)
+            #expect(odoo.quants(productCode: "FURN_2100").first { $0.location == "WH/Stock" }?.reserved == 3)
+        }
+    }
+
     @Test func transfersShortOfStockAskAboutABackorder() async throws {
         try await withOdooSimulator { odoo in
             let picking = try #require(try odoo.call("stock.picking", "create", ["vals_list": [[
@@ -242,6 +300,13 @@ import Testing
                                                   "message": "'x' does not seem to be a number for field 'Sales Price'",
                                                   "record": 1, "rows": ["from": 1, "to": 1], "type": "error"])
             #expect(odoo.records(model: "product.product").count == before)
+
+            // An external id is unique per module.
+            let duplicate = try await client.json2("ir.model.data", "create", ["vals_list": [[
+                "module": "millwright", "name": "product_MW-P1", "model": "product.product", "res_id": 62,
+            ]]])
+            #expect(duplicate.status == 422)
+            #expect(duplicate.json?["message"]?.stringValue?.contains("ir_model_data_module_name_uniq_index") == true)
 
             // Binding an existing product makes load update it instead of duplicating it.
             #expect(try await client.call("ir.model.data", "create", ["vals_list": [[

@@ -3,7 +3,9 @@ import MillwrightCore
 
 /// Calls of `<model>/<method>` with keyword arguments, checked the way Odoo 19's JSON-2 controller checks them.
 extension OdooDatabase {
-    static let ormModelMethods: Set<String> = ["search", "search_read", "search_count", "create", "load", "check_access_rights", "fields_get"]
+    static let ormModelMethods: Set<String> = [
+        "search", "search_read", "search_count", "create", "load", "check_access_rights", "fields_get", "read_group", "formatted_read_group",
+    ]
     static let ormRecordMethods: Set<String> = ["read", "write", "unlink", "has_access"]
 
     /// Keyword arguments each method accepts (besides `ids` and `context`), and the required ones.
@@ -17,6 +19,8 @@ extension OdooDatabase {
         case "write": (["vals"], ["vals"])
         case "unlink": ([], [])
         case "load": (["fields", "data"], ["fields", "data"])
+        case "read_group": (["domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"], ["domain", "fields", "groupby"])
+        case "formatted_read_group": (["domain", "groupby", "aggregates", "having", "offset", "limit", "order"], [])
         case "check": (["model", "mode", "raise_exception"], ["model", "mode"])
         case "check_access_rights": (["operation", "raise_exception"], ["operation"])
         case "has_access": (["operation"], ["operation"])
@@ -26,7 +30,8 @@ extension OdooDatabase {
     }
 
     /// Runs one method. `ids` is nil when the request carried none.
-    mutating func call(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int) throws -> JSONValue {
+    /// - Parameter jsonRPC: JSON-RPC's `create` with one dict answers the id, JSON-2's a list of one id.
+    mutating func call(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int, jsonRPC: Bool = false) throws -> JSONValue {
         guard let spec = specs[model] else { throw OdooFault.notFound("the model '\(model)' does not exist") }
         if method.hasPrefix("_") {
             throw OdooFault.accessError("Private methods (such as '\(model).\(method)') cannot be called remotely.")
@@ -66,7 +71,10 @@ extension OdooDatabase {
             return try read(model, recordIDs, fields: kwargs["fields"]?.arrayValue?.compactMap(\.stringValue), context: context)
         case "create":
             guard let vals = kwargs["vals_list"] else { return .null }
-            if let single = vals.objectValue { return .int(try create(model, single, context: context)) }
+            if let single = vals.objectValue {
+                let id = try create(model, single, context: context)
+                return jsonRPC ? .int(id) : .ids([id])
+            }
             guard let list = vals.arrayValue else { throw OdooFault.valueError("vals_list must be a list of dicts") }
             return .ids(try list.map { item in
                 guard let object = item.objectValue else {
@@ -83,6 +91,10 @@ extension OdooDatabase {
             return .bool(true)
         case "load":
             return try load(model, fields: kwargs["fields"], data: kwargs["data"], context: context)
+        case "read_group":
+            return try readGroup(model, kwargs: kwargs, context: context)
+        case "formatted_read_group":
+            return try formattedReadGroup(model, kwargs: kwargs, context: context)
         case "fields_get":
             return .object(spec.fields.mapValues { ["string": .string($0.label), "required": .bool($0.required)] })
         case "context_get":
@@ -152,6 +164,20 @@ extension OdooDatabase {
             for key in raw.keys where key.hasPrefix("default_") || key == "always_backorder_mo_ids" { raw[key] = nil }
             return try callBusinessMethod(model: "mrp.production", method: "button_mark_done", ids: productions,
                                           kwargs: [:], context: OdooContext(.object(raw)))
+        case ("mrp.production.serials", "action_apply"):
+            // One serial a line: missing lots are created; the order produces exactly those serials.
+            for wizard in ids {
+                guard let mo = int(model, wizard, "production_id"), let product = int("mrp.production", mo, "product_id") else { continue }
+                let names = (string(model, wizard, "serial_numbers") ?? "").split(whereSeparator: \.isNewline)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let lots = names.map { name in
+                    self.ids("stock.lot").first { string("stock.lot", $0, "name") == name && int("stock.lot", $0, "product_id") == product }
+                        ?? insert("stock.lot", ["name": .string(name), "product_id": .int(product), "company_id": false])
+                }
+                update("mrp.production", mo, ["lot_producing_ids": .ids(lots), "qty_producing": .float(Decimal(lots.count))])
+                setQuantityProducing(mo)
+            }
+            return ["type": "ir.actions.act_window_close"]
         case ("stock.picking", "action_confirm"):
             for id in ids { confirmPicking(id) }
             return .bool(true)
@@ -170,9 +196,6 @@ extension OdooDatabase {
                 update(model, id, ["state": "cancel"])
             }
             return .bool(true)
-        case ("stock.move", "action_assign"):
-            for id in ids { reserve(id) }
-            return .null
         case ("stock.scrap", "action_validate"):
             var answer: JSONValue = .bool(true)
             for id in ids { answer = validateScrap(id) }
@@ -185,7 +208,7 @@ extension OdooDatabase {
                 applyInventory(id, counted: decimal(model, id, "inventory_quantity"))
             }
             return .null
-        case ("mail.activity", "action_feedback"), ("mail.activity", "action_done"):
+        case ("mail.activity", "action_feedback"):
             var message = 0
             for id in ids {
                 let type = int(model, id, "activity_type_id").map { displayName("mail.activity.type", $0) } ?? "Activity"
@@ -195,7 +218,7 @@ extension OdooDatabase {
                                                   "model": value(model, id, "res_model"), "res_id": value(model, id, "res_id")])
                 delete(model, id)
             }
-            return method == "action_feedback" ? .int(message) : .bool(true)
+            return .int(message)
         default:
             throw OdooFault.notFound("The method '\(model).\(method)' does not exist")
         }
@@ -230,7 +253,7 @@ extension OdooDatabase {
     func checkAccess(model: String, method: String, uid: Int) throws {
         guard uid == Seed.mesBridgeUID else { return }
         let operation: String = switch method {
-        case "search", "search_read", "search_count", "read", "fields_get", "check", "check_access_rights", "has_access", "context_get": "read"
+        case "search", "search_read", "search_count", "read", "fields_get", "read_group", "formatted_read_group", "check", "check_access_rights", "has_access", "context_get": "read"
         case "create", "load": "create"
         case "unlink": "unlink"
         default: "write"
@@ -304,9 +327,9 @@ extension OdooDatabase {
                 result.append(existing)
             } else {
                 let id = try create(model, vals, context: context)
-                if let xmlID {
-                    let parts = xmlID.split(separator: ".", maxSplits: 1).map(String.init)
-                    insert("ir.model.data", ["module": .string(parts[0]), "name": .string(parts.count > 1 ? parts[1] : ""),
+                let parts = xmlID?.split(separator: ".", maxSplits: 1).map(String.init) ?? []
+                if let xmlID, parts.count == 2 {
+                    insert("ir.model.data", ["module": .string(parts[0]), "name": .string(parts[1]),
                                              "model": .string(model), "res_id": .int(id), "noupdate": false,
                                              "complete_name": .string(xmlID)])
                 }

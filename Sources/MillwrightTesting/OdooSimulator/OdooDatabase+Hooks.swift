@@ -57,6 +57,17 @@ extension OdooDatabase {
                 }
             }
             return nil
+        case "ir.model.data":
+            if let module = vals["module"]?.stringValue, let name = vals["name"]?.stringValue,
+               ids("ir.model.data").contains(where: { string("ir.model.data", $0, "module") == module && string("ir.model.data", $0, "name") == name }) {
+                throw OdooFault.constraint("duplicate key value violates unique constraint \"ir_model_data_module_name_uniq_index\"\nDETAIL:  Key (module, name)=(\(module), \(name)) already exists.\n")
+            }
+            return nil
+        case "res.users":
+            if let login = vals["login"]?.stringValue, ids("res.users").contains(where: { string("res.users", $0, "login") == login }) {
+                throw OdooFault.constraint("You can not have two users with the same login!")
+            }
+            return nil
         default:
             return nil
         }

@@ -54,9 +54,12 @@ extension OdooDatabase {
     mutating func confirmProduction(_ mo: Int) {
         guard string("mrp.production", mo, "state") == "draft" else { return }
         update("mrp.production", mo, ["state": "confirmed"])
-        for move in idList("mrp.production", mo, "move_raw_ids") + idList("mrp.production", mo, "move_finished_ids")
-        where string("stock.move", move, "state") == "draft" {
+        for move in idList("mrp.production", mo, "move_raw_ids") where string("stock.move", move, "state") == "draft" {
             update("stock.move", move, ["state": "confirmed"])
+        }
+        // The finished move is ready at once: quantity = demand (observed on Odoo 19).
+        for move in idList("mrp.production", mo, "move_finished_ids") where string("stock.move", move, "state") == "draft" {
+            update("stock.move", move, ["state": "assigned", "quantity": value("stock.move", move, "product_uom_qty")])
         }
         for move in idList("mrp.production", mo, "move_raw_ids") { reserve(move) }
     }
@@ -228,8 +231,8 @@ extension OdooDatabase {
         }
         insert("stock.move", [
             "name": .string(string("product.product", product, "name") ?? ""), "reference": .string(nextName), "origin": .string(nextName),
-            "product_id": .int(product), "product_uom_qty": .float(remaining), "quantity": .number("0"),
-            "product_uom": value("mrp.production", mo, "product_uom_id"), "state": "confirmed", "picked": false,
+            "product_id": .int(product), "product_uom_qty": .float(remaining), "quantity": .float(remaining),
+            "product_uom": value("mrp.production", mo, "product_uom_id"), "state": "assigned", "picked": false,
             "location_id": .int(Seed.production), "location_dest_id": value("mrp.production", mo, "location_dest_id"),
             "production_id": .int(next), "raw_material_production_id": false, "picking_id": false, "unit_factor": .number("1"),
         ])

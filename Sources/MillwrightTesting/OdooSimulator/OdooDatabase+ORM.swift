@@ -21,7 +21,8 @@ extension OdooDatabase {
             found = try sorted(model, found, order: spec.defaultOrder)
         }
         let start = min(offset, found.count)
-        let end = limit.map { min(found.count, start + $0) } ?? found.count
+        // Python's falsy 0 means no limit.
+        let end = limit.flatMap { $0 > 0 ? min(found.count, start + $0) : nil } ?? found.count
         return Array(found[start..<end])
     }
 
@@ -59,11 +60,10 @@ extension OdooDatabase {
         return v
     }
 
+    /// `read` skips ids that do not exist, as Odoo 19 does (`write` and buttons raise `MissingError` instead).
     func read(_ model: String, _ ids: [Int], fields: [String]?, context: OdooContext) throws -> JSONValue {
-        let missing = ids.filter { !exists(model, $0) }
-        if !missing.isEmpty { throw OdooFault.missingRecord(model: model, ids: missing, uid: context.uid) }
         let names = (fields?.isEmpty ?? true) ? allFields(model) : (fields ?? [])
-        return .array(try ids.map { try readRecord(model, $0, fields: names, context: context) })
+        return .array(try ids.filter { exists(model, $0) }.map { try readRecord(model, $0, fields: names, context: context) })
     }
 
     // MARK: Create
@@ -84,7 +84,9 @@ extension OdooDatabase {
     }
 
     /// Splits values into stored ones (checked and converted) and x2many commands to apply after insert.
-    func convert(_ model: String, _ values: [String: JSONValue]) throws -> (OdooRecord, [(String, JSONValue)]) {
+    /// A many2one to a missing record fails as Odoo 19 was seen to fail: on create with the database's
+    /// foreign-key error (422), on write with `MissingError` of the target (404).
+    func convert(_ model: String, _ values: [String: JSONValue], writing: Bool = false, uid: Int = Seed.adminUID) throws -> (OdooRecord, [(String, JSONValue)]) {
         guard let spec = specs[model] else { return ([:], []) }
         var plain: OdooRecord = [:]
         var relational: [(String, JSONValue)] = []
@@ -115,6 +117,9 @@ extension OdooDatabase {
                 switch value {
                 case .number:
                     guard let target = value.intValue else { throw OdooFault.valueError("Wrong value for \(model).\(key): \(value.canonicalText)") }
+                    if !exists(comodel, target) && writing {
+                        throw OdooFault.missingRecord(model: comodel, ids: [target], uid: uid)
+                    }
                     if !exists(comodel, target) {
                         throw OdooFault.constraint("Another model is using the record you are trying to delete.\n\nThe troublemaker is: '\(spec.description)' (\(model))\nThanks to the following constraint: '\(field.label)' (\(key))\nHow about archiving the record instead?")
                     }
@@ -232,7 +237,7 @@ extension OdooDatabase {
     mutating func write(_ model: String, _ ids: [Int], _ vals: [String: JSONValue], context: OdooContext) throws {
         let missing = ids.filter { !exists(model, $0) }
         if !missing.isEmpty { throw OdooFault.missingRecord(model: model, ids: missing, uid: context.uid) }
-        let (plain, relational) = try convert(model, vals)
+        let (plain, relational) = try convert(model, vals, writing: true, uid: context.uid)
         for id in ids {
             try beforeWrite(model, id, plain, context: context)
             update(model, id, plain)

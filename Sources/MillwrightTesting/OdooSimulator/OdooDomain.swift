@@ -51,6 +51,7 @@ indirect enum OdooDomain: Sendable {
                 throw OdooFault.valueError("Invalid leaf \(pythonRepr(.array(term)))")
             }
             let parts = path.split(separator: ".").map(String.init)
+            if parts.isEmpty { throw OdooFault.valueError("Invalid leaf \(pythonRepr(.array(term)))") }
             var current = model
             for (index, part) in parts.enumerated() {
                 guard let spec = db.specs[current]?.fields[part] else {

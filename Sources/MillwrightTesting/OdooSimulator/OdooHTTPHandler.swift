@@ -42,6 +42,11 @@ final class OdooHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Writes the answer as Odoo's Werkzeug server does: HTTP/1.0, `Connection: close`, one request per connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Unparsable HTTP: drop the connection, as a server would.
+        context.close(promise: nil)
+    }
+
     private func write(_ response: OdooHTTPResponse, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Server", value: "Werkzeug/2.2.2 Python/3.11.2")

@@ -157,7 +157,7 @@ extension OdooModelSpec {
                 "picking_id": .many2one("stock.picking", "Transfer"), "scrap_id": .many2one("stock.scrap", "Scrap"),
                 "move_line_ids": .one2many("stock.move.line", "move_id", "Operations"),
                 "unit_factor": .float("Unit Factor"),
-            ], record: ["action_assign"]),
+            ]),
             OdooModelSpec("stock.move.line", "Product Moves (Stock Move Line)", [
                 "move_id": .many2one("stock.move", "Stock Operation"),
                 "product_id": .many2one("product.product", "Product"), "lot_id": .many2one("stock.lot", "Lot/Serial Number"),
@@ -226,6 +226,9 @@ extension OdooModelSpec {
                 "mrp_production_backorder_id": .many2one("mrp.production.backorder", "MO Backorder"),
                 "mrp_production_id": .many2one("mrp.production", "Manufacturing Order"), "to_backorder": .boolean("To Backorder"),
             ], groups: ["Manufacturing/User"]),
+            OdooModelSpec("mrp.production.serials", "Assign Serial Numbers", [
+                "production_id": .many2one("mrp.production", "Production", required: true), "serial_numbers": .text("Serial Numbers"),
+            ], record: ["action_apply"], groups: ["Manufacturing/User"]),
             OdooModelSpec("maintenance.equipment", "Maintenance Equipment", [
                 "name": .char("Equipment Name", required: true), "serial_no": .char("Serial Number"),
                 "category_id": .many2one("maintenance.equipment.category", "Equipment Category"), "active": .boolean("Active"),
@@ -248,7 +251,7 @@ extension OdooModelSpec {
                 "activity_type_id": .many2one("mail.activity.type", "Activity Type"), "summary": .char("Summary"),
                 "note": .html("Note"), "user_id": .many2one("res.users", "Assigned to"), "date_deadline": .date("Due Date"),
                 "state": .selection("State"),
-            ], record: ["action_feedback", "action_done"]),
+            ], record: ["action_feedback"]),
             OdooModelSpec("mail.message", "Message", [
                 "body": .html("Contents"), "model": .char("Related Document Model"), "res_id": .integer("Related Document ID"),
             ]),

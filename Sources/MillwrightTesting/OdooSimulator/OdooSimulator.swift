@@ -157,6 +157,32 @@ public final class OdooSimulator: Sendable {
         }
     }
 
+    /// Sets on-hand stock the way an applied inventory count does (the difference goes to "Inventory adjustment").
+    /// A missing lot is created. For arranging a test; over HTTP use `stock.quant/create` in inventory mode.
+    /// - Throws: ``OdooSimulatorCallError`` (404 `MissingError`) when the product or location does not exist.
+    public func setOnHand(productCode: String, quantity: Decimal, location: String = "WH/Stock", lot: String? = nil) throws {
+        try core.state.withLock { state in
+            var db = state.database
+            db.now = OdooSimulatorCore.timestamp(core.configuration.clock())
+            guard let product = db.ids("product.product").first(where: { db.string("product.product", $0, "default_code") == productCode }),
+                  let place = db.ids("stock.location").first(where: { db.string("stock.location", $0, "complete_name") == location }) else {
+                throw OdooSimulatorCallError(status: 404, name: "odoo.exceptions.MissingError",
+                                             message: "no product '\(productCode)' or location '\(location)' in the simulator")
+            }
+            var lotID: Int?
+            if let lot {
+                lotID = db.ids("stock.lot").first { db.string("stock.lot", $0, "name") == lot && db.int("stock.lot", $0, "product_id") == product }
+                    ?? db.insert("stock.lot", ["name": .string(lot), "product_id": .int(product), "company_id": false])
+            }
+            let quant = db.quant(product: product, location: place, lot: lotID) ?? db.insert("stock.quant", [
+                "product_id": .int(product), "location_id": .int(place), "lot_id": lotID.map { .int($0) } ?? .bool(false),
+                "quantity": .number("0"), "inventory_quantity": .number("0"), "inventory_quantity_set": false, "in_date": .string(db.now),
+            ])
+            db.applyInventory(quant, counted: quantity)
+            state.database = db
+        }
+    }
+
     /// Calls a method directly, as admin, without HTTP (for arranging state in tests).
     /// - Throws: ``OdooSimulatorCallError`` with Odoo's error name and message.
     @discardableResult

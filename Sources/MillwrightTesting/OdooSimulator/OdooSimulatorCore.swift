@@ -163,7 +163,7 @@ final class OdooSimulatorCore: Sendable {
                   let key = args[2].stringValue, let uid = uid(forAPIKey: key),
                   state.withLock({ $0.database.string("res.users", uid, "login") }) == args[1].stringValue else { return .bool(false) }
             return .int(uid)
-        case ("object", "execute_kw"), ("object", "execute"):
+        case ("object", "execute_kw"):
             guard args.count >= 5, let uid = args[1].intValue, let key = args[2].stringValue,
                   self.uid(forAPIKey: key) == uid, args[0].stringValue == configuration.database else {
                 throw OdooFault.accessDenied()
@@ -175,7 +175,7 @@ final class OdooSimulatorCore: Sendable {
             guard exists else { throw OdooFault.userError("Object \(model) doesn't exist") }
             let (ids, named) = Self.positionalArguments(model: model, method: name, positional)
             for (key, value) in named where kwargs[key] == nil { kwargs[key] = value }
-            return try execute(model: model, method: name, ids: ids, kwargs: kwargs, uid: uid)
+            return try execute(model: model, method: name, ids: ids, kwargs: kwargs, uid: uid, jsonRPC: true)
         default:
             throw OdooFault.notFound("The method '\(service).\(method)' does not exist")
         }
@@ -191,6 +191,8 @@ final class OdooSimulatorCore: Sendable {
         case "search_count": names = ["domain", "limit"]
         case "create": names = ["vals_list"]
         case "load": names = ["fields", "data"]
+        case "read_group": names = ["domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"]
+        case "formatted_read_group": names = ["domain", "groupby", "aggregates", "having", "offset", "limit", "order"]
         case "check": names = ["model", "mode", "raise_exception"]
         case "check_access_rights": names = ["operation", "raise_exception"]
         case "context_get": names = []
@@ -212,12 +214,12 @@ final class OdooSimulatorCore: Sendable {
     }
 
     /// One call as one transaction: it runs on a copy that replaces the database only on success.
-    func execute(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int) throws -> JSONValue {
+    func execute(model: String, method: String, ids: [Int]?, kwargs: [String: JSONValue], uid: Int, jsonRPC: Bool = false) throws -> JSONValue {
         let now = Self.timestamp(configuration.clock())
         return try state.withLock { state in
             var copy = state.database
             copy.now = now
-            let result = try copy.call(model: model, method: method, ids: ids, kwargs: kwargs, uid: uid)
+            let result = try copy.call(model: model, method: method, ids: ids, kwargs: kwargs, uid: uid, jsonRPC: jsonRPC)
             state.database = copy
             return result
         }
