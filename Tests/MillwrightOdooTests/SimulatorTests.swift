@@ -10,7 +10,7 @@ import Testing
 /// crash after each call.
 @Suite("Odoo connector against the simulator", .serialized)
 struct SimulatorTests {
-    static func client(_ sim: OdooSimulator, _ kind: MillwrightOdoo.OdooProtocol? = nil, key: String? = nil, login: String = "admin", timeout: Duration = .seconds(30), attempts: Int = 4) async throws -> OdooClient {
+    static func client(_ sim: OdooSimulator, _ kind: OdooProtocol? = nil, key: String? = nil, login: String = "admin", timeout: Duration = .seconds(30), attempts: Int = 4) async throws -> OdooClient {
         var settings = OdooSettings(
             url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: login, apiKey: key ?? sim.adminAPIKey, preferredProtocol: kind,
             callsPerSecond: nil, callTimeout: timeout, maxAttempts: attempts)
@@ -18,8 +18,8 @@ struct SimulatorTests {
         return try await OdooClient.connect(settings)
     }
 
-    @Test("every operation, twice, verified by reading the simulator back", arguments: [MillwrightOdoo.OdooProtocol.json2, .jsonrpc])
-    func operations(kind: MillwrightOdoo.OdooProtocol) async throws {
+    @Test("every operation, twice, verified by reading the simulator back", arguments: [OdooProtocol.json2, .jsonrpc])
+    func operations(kind: OdooProtocol) async throws {
         try await withOdooSimulator { sim in
             let client = try await Self.client(sim, kind)
             #expect(client.protocolKind == kind)

@@ -26,7 +26,7 @@ struct OdooFaultRule: Sendable {
 }
 
 /// The protocol a call came in on.
-public enum OdooProtocol: String, Sendable, Equatable {
+public enum OdooSimulatedProtocol: String, Sendable, Equatable {
     /// `POST /json/2/<model>/<method>`.
     case json2
     /// `POST /jsonrpc` (`common` and `object` services).
@@ -39,7 +39,7 @@ public enum OdooProtocol: String, Sendable, Equatable {
 public struct OdooCallRecord: Sendable, Equatable {
     public var model: String?
     public var method: String?
-    public var `protocol`: OdooProtocol
+    public var `protocol`: OdooSimulatedProtocol
     /// The HTTP status sent; nil when the connection was dropped.
     public var status: Int?
     /// The Odoo error name for errors (`odoo.exceptions.AccessError`), JSON-RPC ones included.

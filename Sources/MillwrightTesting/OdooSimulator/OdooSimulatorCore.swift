@@ -228,7 +228,7 @@ final class OdooSimulatorCore: Sendable {
     // MARK: Faults and the call log
 
     /// Runs `body` unless an injected fault says otherwise, and logs the call.
-    private func run(model: String?, method: String?, protocol kind: OdooProtocol, _ body: () -> OdooHTTPResponse) -> OdooHTTPOutcome {
+    private func run(model: String?, method: String?, protocol kind: OdooSimulatedProtocol, _ body: () -> OdooHTTPResponse) -> OdooHTTPOutcome {
         let fault: OdooSimulatedFault? = state.withLock { state in
             guard let index = state.faults.firstIndex(where: { $0.matches(model: model, method: method) }) else { return nil }
             let rule = state.faults[index]
@@ -263,7 +263,7 @@ final class OdooSimulatorCore: Sendable {
         return outcome
     }
 
-    private static func faultResponse(_ fault: OdooFault, _ kind: OdooProtocol) -> OdooHTTPResponse {
+    private static func faultResponse(_ fault: OdooFault, _ kind: OdooSimulatedProtocol) -> OdooHTTPResponse {
         if kind == .jsonRPC {
             return .json(["jsonrpc": "2.0", "id": .null, "error": ["code": 0, "message": "Odoo Server Error", "data": fault.body]])
         }
