@@ -115,14 +115,7 @@ public final class DeliveryRouter: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                if try await routeOnce() > 0 { continue }
-            } catch {
-                logger.error("routing failed; retrying", metadata: ["error": "\(error)"])
-            }
-            await doorbell.wait(timeout: pollInterval)
-        }
+        await serviceLoop(doorbell: doorbell, pollInterval: pollInterval, logger: logger, failure: "routing failed; retrying") { try await self.routeOnce() }
     }
 }
 
@@ -272,13 +265,19 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                if try await runOnce() > 0 { continue }
-            } catch {
-                logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(error)"])
-            }
-            await doorbell.wait(timeout: pollInterval)
+        await serviceLoop(doorbell: doorbell, pollInterval: pollInterval, logger: logger, failure: "claiming deliveries failed; retrying") { try await self.runOnce() }
+    }
+}
+
+/// Runs `round` until graceful shutdown: again at once while it finds work, else after the doorbell or
+/// `pollInterval`. A failing round is logged and retried; it never ends the service.
+func serviceLoop(doorbell: Doorbell, pollInterval: Duration, logger: Logger, failure: String, _ round: () async throws -> Int) async {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        do {
+            if try await round() > 0 { continue }
+        } catch {
+            logger.error("\(failure)", metadata: ["error": "\(error)"])
         }
+        await doorbell.wait(timeout: pollInterval)
     }
 }

@@ -148,9 +148,7 @@ struct JSON2Transport: OdooTransport {
             throw http.classifyUnparsable(response, call: call.description)
         }
         if response.status == 200 { return value }
-        if response.status == 429 || response.status == 503 {
-            throw OdooError(.overloaded, "Odoo (or a proxy in front of it) is overloaded (HTTP \(response.status))", httpStatus: response.status, call: call.description, retryAfter: response.retryAfter)
-        }
+        if response.status == 429 || response.status == 503 { throw http.classifyUnparsable(response, call: call.description) }
         var error = OdooError.fromOdooPayload(value, httpStatus: response.status, call: call.description, login: login)
         error.retryAfter = response.retryAfter
         throw error

@@ -25,8 +25,7 @@ struct Flows: AsyncParsableCommand {
                 }
                 print("\(flows.count) flow(s) valid in \(directory)")
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
+                throw failure("\(error)", exit: 1)
             }
         }
     }
@@ -59,8 +58,7 @@ struct Flows: AsyncParsableCommand {
                     }
                 }
             } catch let error as ConfigurationError {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
+                throw failure("\(error)", exit: 1)
             }
             print("\(total - failed) of \(total) case(s) passed")
             if failed > 0 { throw ExitCode(1) }

@@ -35,14 +35,12 @@ struct Odoo: AsyncParsableCommand {
                 }
                 settings = try odoo.settings()
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(2)
+                throw failure("\(error)", exit: 2)
             }
             do {
                 return try await OdooClient.connect(settings, logger: Logger(label: "millwright.odoo", factory: { _ in SwiftLogNoOpLogHandler() }))
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(3)
+                throw failure("\(error)", exit: 3)
             }
         }
     }
@@ -98,18 +96,15 @@ struct Odoo: AsyncParsableCommand {
             let text = arguments == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : arguments
             let parsed: JSONValue
             do { parsed = try JSONParser().parse(text) } catch {
-                FileHandle.standardError.write(Data("error: ARGUMENTS is not JSON: \(error)\n".utf8))
-                throw ExitCode(2)
+                throw failure("ARGUMENTS is not JSON: \(error)", exit: 2)
             }
             guard var kwargs = parsed.objectValue else {
-                FileHandle.standardError.write(Data("error: ARGUMENTS must be a JSON object of keyword arguments\n".utf8))
-                throw ExitCode(2)
+                throw failure("ARGUMENTS must be a JSON object of keyword arguments", exit: 2)
             }
             var ids: [Int]?
             if let value = kwargs.removeValue(forKey: "ids") {
                 guard let list = value.arrayValue, case let numbers = list.compactMap({ if case .number(let n) = $0 { Int(n) } else { nil } }), numbers.count == list.count else {
-                    FileHandle.standardError.write(Data("error: \"ids\" must be a list of record ids\n".utf8))
-                    throw ExitCode(2)
+                    throw failure("\"ids\" must be a list of record ids", exit: 2)
                 }
                 ids = numbers
             }
@@ -120,10 +115,14 @@ struct Odoo: AsyncParsableCommand {
                 print(result.canonicalText)
                 await client.shutdown()
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                await client.shutdown()
-                throw ExitCode(1)
+                throw failure("\(error)", exit: 1)
             }
         }
     }
+}
+
+/// Writes `error: <message>` to standard error and returns the exit code to throw.
+func failure(_ message: String, exit code: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode(code)
 }

@@ -53,18 +53,7 @@ struct RealOdooTests {
     @Test("every operation, twice, verified by reading Odoo back", arguments: [OdooProtocol.json2, .jsonrpc])
     func operations(kind: OdooProtocol) async throws {
         let client = try await RealOdoo.connect(kind)
-        let s = Scenarios(client)
-        try await s.productUpsert()
-        try await s.lotUpsert()
-        try await s.partialThenFinal()
-        let produced = try await s.lotCompletionWithConsumption()
-        try await s.serialCompletion()
-        try await s.scrapCountMove()
-        let equipment = try #require(try await client.searchRead("maintenance.equipment", [], fields: ["name"], limit: 1).first?.string("name"))
-        _ = equipment
-        let serial = try #require(try await client.searchRead("maintenance.equipment", [.leaf("serial_no", "!=", false)], fields: ["serial_no"], limit: 1).first?.string("serial_no"))
-        try await s.maintenance(equipment: serial)
-        try await s.qualityHold(lot: produced.lot, order: produced.order)
+        try await Scenarios(client).all()
         await client.shutdown()
     }
 

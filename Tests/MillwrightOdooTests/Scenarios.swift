@@ -49,6 +49,19 @@ struct Scenarios {
 
     // MARK: -
 
+    /// Every operation scenario, in order (the quality hold uses the lot the lot completion made).
+    func all() async throws {
+        try await productUpsert()
+        try await lotUpsert()
+        try await partialThenFinal()
+        let produced = try await lotCompletionWithConsumption()
+        try await serialCompletion()
+        try await scrapCountMove()
+        let serial = try #require(try await client.searchRead("maintenance.equipment", [.leaf("serial_no", "!=", false)], fields: ["serial_no"], limit: 1).first?.string("serial_no"))
+        try await maintenance(equipment: serial)
+        try await qualityHold(lot: produced.lot, order: produced.order)
+    }
+
     func productUpsert() async throws {
         let codes = (1...3).map { "MW-T-\(run)-\($0)" }
         let events = try codes.enumerated().map { i, code in

@@ -23,16 +23,7 @@ struct SimulatorTests {
         try await withOdooSimulator { sim in
             let client = try await Self.client(sim, kind)
             #expect(client.protocolKind == kind)
-            let s = Scenarios(client)
-            try await s.productUpsert()
-            try await s.lotUpsert()
-            try await s.partialThenFinal()
-            let produced = try await s.lotCompletionWithConsumption()
-            try await s.serialCompletion()
-            try await s.scrapCountMove()
-            let serial = try #require(try await client.searchRead("maintenance.equipment", [.leaf("serial_no", "!=", false)], fields: ["serial_no"], limit: 1).first?.string("serial_no"))
-            try await s.maintenance(equipment: serial)
-            try await s.qualityHold(lot: produced.lot, order: produced.order)
+            try await Scenarios(client).all()
         }
     }
 
