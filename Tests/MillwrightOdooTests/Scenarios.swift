@@ -159,6 +159,18 @@ struct Scenarios {
         #expect(try await ops.postCompletion(lotDone, key: "done-\(run)-4").effect == .applied)
         let held = try await ops.onHand(product: ProductReference(rawValue: "FURN_8855"), lot: LotReference(rawValue: lot))
         #expect(held.quantity == 2)
+
+        // Consuming a named component lot: the reservation moves to that lot.
+        let componentLot = "MW-CL-\(run)"
+        try await stock("FURN_2100", 10, lot: componentLot)
+        let drawers = try await makeOrder("FURN_8855", quantity: 1)
+        _ = try await ops.confirmOrder(OrderReference(rawValue: drawers.name))
+        let withLots = try decode(ProductionCompleted.self, [
+            "order": .string(drawers.name), "quantity": 1, "uom": "H87", "lots": [["lot": .string("\(lot)-2"), "quantity": 1]],
+            "consumed": [["product": "FURN_2100", "quantity": 1, "uom": "H87", "lot": .string(componentLot)], ["product": "FURN_5623", "quantity": 1, "uom": "H87"]],
+        ])
+        #expect(try await ops.postCompletion(withLots, key: "done-\(run)-5").effect == .applied)
+        #expect(try await ops.onHand(product: ProductReference(rawValue: "FURN_2100"), lot: LotReference(rawValue: componentLot)).quantity == 9)
         return (lot, lotOrder.name)
     }
 
