@@ -5,7 +5,7 @@ import MillwrightCore
 /// Which sensitive actions need a second person's approval (`approvals:` in the configuration).
 public struct ApprovalPolicy: Sendable {
     /// The actions that can be put behind an approval, by their audit verb.
-    public static let actions = ["service_account.create", "token.create", "token.rotate", "token.revoke"]
+    public static let actions = ["service_account.create", "token.create", "token.rotate", "token.revoke", "delivery.replay.bulk"]
 
     /// Actions that need an approval. Empty (the default): none does.
     public var required: Set<String> = []
@@ -26,6 +26,8 @@ struct Approvals: Sendable {
     let governance: Governance
     let policy: ApprovalPolicy
     let now: @Sendable () -> Date
+    /// Approved bulk replays run here (the delivery routes provide it when the node delivers).
+    var bulkReplay: (@Sendable (JSONValue, Governance.Actor) async throws -> JSONValue)?
 
     var store: any Store { governance.store }
 
@@ -124,6 +126,10 @@ struct Approvals: Sendable {
         case "token.revoke":
             let revoked = try await governance.revoke(approval.target, by: actor)
             return (Governance.describe(revoked), Governance.describe(revoked))
+        case "delivery.replay.bulk":
+            guard let bulkReplay else { throw Governance.Failure(kind: .invalid, message: "this node does not deliver: nothing to replay") }
+            let result = try await bulkReplay(request, actor)
+            return (result, result)
         default:
             throw Governance.Failure(kind: .invalid, message: "unknown action '\(approval.action)'")
         }

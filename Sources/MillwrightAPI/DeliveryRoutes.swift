@@ -9,6 +9,8 @@ struct DeliveryRoutes {
     let deliveries: any DeliveryStore
     let flows: [Flow]
     let governance: Governance
+    /// Set when bulk replays may need a second person's approval (`approvals.required_for`).
+    var approvals: Approvals?
     let breakerPhase: @Sendable (String) -> String
     let now: @Sendable () -> Date
 
@@ -60,41 +62,25 @@ struct DeliveryRoutes {
             for key in body.objectValue?.keys.sorted() ?? [] where !allowed.contains(key) {
                 errors.append(FieldError(JSONPointer.root.appending(key), "unknown field; accepted: \(allowed.joined(separator: ", "))"))
             }
-            var query = DeliveryQuery(states: [.dead], limit: 10_000)
-            if let flow = body["flow"] {
-                if let name = flow.stringValue { query.flow = name } else { errors.append(FieldError(JSONPointer.root.appending("flow"), "must be a flow name")) }
-            }
-            if let key = body["key"] {
-                if let value = key.stringValue {
-                    var events = EventQuery()
-                    events.anyKey = value
-                    events.limit = 1000
-                    query.eventSeqs = try await store.events(events).map(\.seq)
-                } else {
-                    errors.append(FieldError(JSONPointer.root.appending("key"), "must be a business key"))
-                }
-            }
             var dryRun = true
             if let value = body["dry_run"] {
                 if let b = value.boolValue { dryRun = b } else { errors.append(FieldError(JSONPointer.root.appending("dry_run"), "must be true or false")) }
             }
+            if let flow = body["flow"], flow.stringValue == nil { errors.append(FieldError(JSONPointer.root.appending("flow"), "must be a flow name")) }
+            if let key = body["key"], key.stringValue == nil { errors.append(FieldError(JSONPointer.root.appending("key"), "must be a business key")) }
             guard errors.isEmpty else { throw GovernanceRoutes.invalid(errors) }
-            let matched = try await deliveries.deliveries(query)
             var filter: [String: JSONValue] = [:]
-            if let flow = query.flow { filter["flow"] = .string(flow) }
+            if let flow = body["flow"] { filter["flow"] = flow }
             if let key = body["key"] { filter["key"] = key }
             if dryRun {
+                let matched = try await deadLetters(matching: .object(filter))
                 return GovernanceRoutes.json(.object(["dry_run": true, "matched": .number(String(matched.count)), "filter": .object(filter)]))
             }
-            var replayed: [JSONValue] = []
-            for d in matched where try await deliveries.replay(d.id, at: now()) {
-                replayed.append(.number(String(d.id)))
+            if let approvals, approvals.policy.requires("delivery.replay.bulk") {
+                let target = filter.isEmpty ? "all dead letters" : JSONValue.object(filter).canonicalText
+                return try await approvals.request(action: "delivery.replay.bulk", target: target, parameters: .object(filter), context: context)
             }
-            try await governance.audit(
-                "delivery.replay.bulk", target: "deliveries", by: context.actor,
-                before: .object(["filter": .object(filter), "matched": .number(String(matched.count))]),
-                after: .object(["replayed": .number(String(replayed.count))]))
-            return GovernanceRoutes.json(.object(["dry_run": false, "matched": .number(String(matched.count)), "replayed": .number(String(replayed.count)), "ids": .array(replayed), "filter": .object(filter)]))
+            return GovernanceRoutes.json(try await replay(.object(filter), by: context.actor))
         }
         group.get("messages") { request, context in
             try context.require("events:read")
@@ -106,6 +92,33 @@ struct DeliveryRoutes {
             guard let key, !key.isEmpty else { throw GovernanceRoutes.badQuery("key", "is required: a business key such as WH/MO/00042") }
             return GovernanceRoutes.json(try await story(key))
         }
+    }
+
+    /// Dead letters matching a filter `{"flow"?, "key"?}`.
+    func deadLetters(matching filter: JSONValue) async throws -> [Delivery] {
+        var query = DeliveryQuery(states: [.dead], limit: 10_000)
+        query.flow = filter["flow"]?.stringValue
+        if let key = filter["key"]?.stringValue {
+            var events = EventQuery()
+            events.anyKey = key
+            events.limit = 1000
+            query.eventSeqs = try await store.events(events).map(\.seq)
+        }
+        return try await deliveries.deliveries(query)
+    }
+
+    /// Replays every dead letter matching `filter`, audited as `delivery.replay.bulk`.
+    func replay(_ filter: JSONValue, by actor: Governance.Actor) async throws -> JSONValue {
+        let matched = try await deadLetters(matching: filter)
+        var replayed: [JSONValue] = []
+        for d in matched where try await deliveries.replay(d.id, at: now()) {
+            replayed.append(.number(String(d.id)))
+        }
+        try await governance.audit(
+            "delivery.replay.bulk", target: "deliveries", by: actor,
+            before: .object(["filter": filter, "matched": .number(String(matched.count))]),
+            after: .object(["replayed": .number(String(replayed.count))]))
+        return .object(["dry_run": false, "matched": .number(String(matched.count)), "replayed": .number(String(replayed.count)), "ids": .array(replayed), "filter": filter])
     }
 
     func describe(_ flow: Flow) async throws -> JSONValue {

@@ -154,11 +154,20 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     SchemaRoutes(catalogue: deps.ingestor.decoder.catalogue).register(on: v1)
     let verifier = deps.verifier
     let governance = Governance(store: deps.store, now: deps.now, onTokenChange: { hash in verifier.forget(hash: hash) })
-    let approvals = Approvals(governance: governance, policy: deps.configuration.approvals, now: deps.now)
+    var approvals = Approvals(governance: governance, policy: deps.configuration.approvals, now: deps.now)
+    var deliveryRoutes: DeliveryRoutes?
+    if let deliveries = deps.deliveries {
+        let routes = DeliveryRoutes(
+            store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, approvals: nil,
+            breakerPhase: deps.breakerPhase, now: deps.now)
+        approvals.bulkReplay = { request, actor in try await routes.replay(request, by: actor) }
+        deliveryRoutes = routes
+    }
     GovernanceRoutes(governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes, approvals: approvals).register(on: v1)
     ApprovalRoutes(approvals: approvals).register(on: v1)
-    if let deliveries = deps.deliveries {
-        DeliveryRoutes(store: deps.store, deliveries: deliveries, flows: deps.flows, governance: governance, breakerPhase: deps.breakerPhase, now: deps.now).register(on: v1)
+    if var routes = deliveryRoutes {
+        routes.approvals = approvals
+        routes.register(on: v1)
     }
     return router
 }

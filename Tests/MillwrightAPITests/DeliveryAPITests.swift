@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import MillwrightAPI
 import MillwrightCore
 import MillwrightSQLite
 import Testing
@@ -59,6 +60,29 @@ struct DeliveryAPITests {
             let flows = try await client.send(.get, "/v1/flows", contentType: nil)
             #expect(flows.status == .ok)
             #expect(flows.json?["items"]?.arrayValue != nil)
+        }
+    }
+}
+
+extension DeliveryAPITests {
+    @Test func aBulkReplayCanNeedASecondPerson() async throws {
+        try await withNode(configure: { $0.api.approvals = ApprovalPolicy(required: ["delivery.replay.bulk"]) }) { client, store in
+            #expect(try await client.send(.post, "/v1/events", body: completion(id: "c-1")).status == .created)
+            let now = Date()
+            try await store.enqueue([NewDelivery(flow: "f", eventSeq: 1, partition: "WH/MO/00042", priority: 0)], cursor: 1, at: now)
+            let id = try #require(try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil).first?.id)
+            let attempt = DeliveryAttempt(deliveryID: id, number: 1, startedAt: now, durationMicroseconds: 1, outcome: .dead, errorCode: "MW-ODOO-0015", error: "x")
+            _ = try await store.complete(id, owner: "t", attempt: attempt, as: .dead(code: "MW-ODOO-0015", error: "x"), at: now)
+
+            let asked = try await client.send(.post, "/v1/replays", contentType: "application/json", body: #"{"flow":"f","dry_run":false}"#)
+            #expect(asked.status == .accepted, "\(asked.text)")
+            let approval = try #require(asked.json?["id"]?.stringValue)
+            #expect(try await store.delivery(id: id)?.state == .dead, "nothing replayed before the approval")
+            let alice = try await ApprovalTests.secondAdmin(store)
+            let approved = try await client.send(.post, "/v1/approvals/\(approval)/approve", token: alice, contentType: nil)
+            #expect(approved.status == .ok, "\(approved.text)")
+            #expect(approved.json?["result"]?["replayed"] == .number("1"))
+            #expect(try await store.delivery(id: id)?.state == .pending)
         }
     }
 }
