@@ -71,6 +71,8 @@ public struct MillwrightNode {
         let conflictsGauge = registry.makeGauge(descriptor: .init(
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
+        let breakers = CircuitBreakers()
+        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
         var deps = APIDependencies(
             store: store,
             ingestor: ingestor,
@@ -83,6 +85,12 @@ public struct MillwrightNode {
                     sizeGauge.set(Double(stats.sizeBytes))
                     eventsGauge.set(Double(stats.events))
                     conflictsGauge.set(Double(stats.conflicts))
+                    for flow in flows {
+                        let counts = try await store.deliveryCounts(flow: flow.name)
+                        let backlog = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
+                        registry.makeGauge(name: "mw_flow_backlog", labels: [("flow", flow.name)], help: "Deliveries of a flow not yet done or dead.")
+                            .set(Double(backlog))
+                    }
                 } catch {
                     logger.warning("could not read store statistics for /metrics", metadata: ["mw.error": "\(error)"])
                 }
@@ -92,8 +100,6 @@ public struct MillwrightNode {
             hooks: hooks,
             now: now
         )
-        let breakers = CircuitBreakers()
-        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
         deps.deliveries = store
         deps.flows = flows
         deps.breakerPhase = { sink in breakers.state(of: sink).phase.rawValue }
