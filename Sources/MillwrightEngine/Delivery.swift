@@ -103,7 +103,9 @@ public final class DeliveryRouter: Service, Sendable {
             guard !matching.isEmpty else { continue }
             let envelope = (try? JSONParser().parse(event.envelope)) ?? .null
             for flow in matching {
-                deliveries.append(NewDelivery(flow: flow.name, eventSeq: event.seq, partition: flow.partition(of: envelope, seq: event.seq), priority: flow.priority.rank))
+                deliveries.append(NewDelivery(
+                    flow: flow.name, eventSeq: event.seq, partition: flow.partition(of: envelope, seq: event.seq),
+                    sequence: Flow.sequence(of: envelope), priority: flow.priority.rank))
             }
         }
         try await store.enqueue(deliveries, cursor: last.seq, at: now())
@@ -172,9 +174,10 @@ public final class DeliveryWorker: Service, Sendable {
             case .none: continue
             }
         }
-        var claimed = free.isEmpty ? [] : try await store.claim(owner: owner, now: time, lease: lease, limit: concurrency, flows: free)
+        let gaps = flows.mapValues(\.gap)
+        var claimed = free.isEmpty ? [] : try await store.claim(owner: owner, now: time, lease: lease, limit: concurrency, flows: free, gaps: gaps)
         for (sink, names) in probes {
-            let probe = try await store.claim(owner: owner, now: time, lease: lease, limit: 1, flows: names)
+            let probe = try await store.claim(owner: owner, now: time, lease: lease, limit: 1, flows: names, gaps: gaps)
             if probe.isEmpty { breakers.releaseProbe(sink) }
             claimed += probe
         }

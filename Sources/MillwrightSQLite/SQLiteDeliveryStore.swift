@@ -11,6 +11,7 @@ extension SQLiteStore {
                     flow TEXT NOT NULL,
                     event_seq INTEGER NOT NULL REFERENCES events(seq),
                     partition_key TEXT NOT NULL,
+                    sequence INTEGER,
                     priority INTEGER NOT NULL,
                     state TEXT NOT NULL,
                     attempts INTEGER NOT NULL DEFAULT 0,
@@ -63,11 +64,11 @@ extension SQLiteStore: DeliveryStore {
         let now = Self.micros(at)
         try await pool.write { db in
             let insert = try db.makeStatement(sql: """
-                INSERT INTO deliveries (flow, event_seq, partition_key, priority, state, next_attempt_us, created_us, updated_us)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (flow, event_seq) DO NOTHING
+                INSERT INTO deliveries (flow, event_seq, partition_key, sequence, priority, state, next_attempt_us, created_us, updated_us)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (flow, event_seq) DO NOTHING
                 """)
             for d in deliveries {
-                try insert.execute(arguments: [d.flow, d.eventSeq, d.partition, d.priority, now, now, now])
+                try insert.execute(arguments: [d.flow, d.eventSeq, d.partition, d.sequence, d.priority, now, now, now])
             }
             try db.execute(
                 sql: "INSERT INTO router_cursor (name, seq) VALUES ('router', ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
@@ -75,20 +76,26 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func claim(owner: String, now: Date, lease: TimeInterval, limit: Int, flows: Set<String>?) async throws -> [Delivery] {
+    public func claim(owner: String, now: Date, lease: TimeInterval, limit: Int, flows: Set<String>?, gaps: [String: GapPolicy]) async throws -> [Delivery] {
         let nowUS = Self.micros(now)
         let leaseUntil = nowUS + Int64(lease * 1_000_000)
         return try await pool.write { db in
+            // d is claimable when due and nothing in its partition comes first: a live in-flight delivery, or
+            // an unfinished one before it (by sequence when both have one, else by arrival).
             var sql = """
                 SELECT d.* FROM deliveries d
                 WHERE ((d.state IN ('pending', 'retrying') AND d.next_attempt_us <= :now)
                        OR (d.state = 'in_flight' AND d.lease_until_us < :now))
                   AND NOT EXISTS (
                       SELECT 1 FROM deliveries e
-                      WHERE e.flow = d.flow AND e.partition_key = d.partition_key AND e.id < d.id
-                        AND e.state IN ('pending', 'retrying', 'in_flight'))
+                      WHERE e.flow = d.flow AND e.partition_key = d.partition_key AND e.id != d.id
+                        AND ((e.state = 'in_flight' AND e.lease_until_us >= :now)
+                             OR (e.state IN ('pending', 'retrying', 'in_flight')
+                                 AND CASE WHEN e.sequence IS NOT NULL AND d.sequence IS NOT NULL
+                                          THEN e.sequence < d.sequence OR (e.sequence = d.sequence AND e.id < d.id)
+                                          ELSE e.id < d.id END)))
                 """
-            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": nowUS, "limit": limit]
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": nowUS, "limit": limit * 4]
             if let flows {
                 let names = flows.sorted()
                 let placeholders = names.indices.map { ":f\($0)" }.joined(separator: ", ")
@@ -98,8 +105,25 @@ extension SQLiteStore: DeliveryStore {
             sql += " ORDER BY d.priority, d.next_attempt_us, d.id LIMIT :limit"
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
             var claimed: [Delivery] = []
-            for row in rows {
+            for row in rows where claimed.count < limit {
                 var delivery = Self.delivery(row)
+                if let sequence = delivery.sequence, let policy = gaps[delivery.flow],
+                    let last = try Int64.fetchOne(db, sql: """
+                        SELECT max(sequence) FROM deliveries
+                        WHERE flow = ? AND partition_key = ? AND state IN ('done', 'dead') AND sequence IS NOT NULL
+                        """, arguments: [delivery.flow, delivery.partition]),
+                    sequence > last + 1
+                {
+                    // The partition's next sequence has not arrived: hold, then deliver or dead-letter.
+                    if now.timeIntervalSince(delivery.createdAt) < policy.hold { continue }
+                    if policy.deadLetter {
+                        let reason = "sequence gap in partition \(delivery.partition): expected \(last + 1), got \(sequence); the missing events did not arrive within \(Int(policy.hold)) s"
+                        try db.execute(
+                            sql: "UPDATE deliveries SET state = 'dead', last_error_code = 'MW-FLOW-0007', last_error = ?, updated_us = ? WHERE id = ?",
+                            arguments: [reason, nowUS, delivery.id])
+                        continue
+                    }
+                }
                 try db.execute(
                     sql: "UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_until_us = ?, attempts = attempts + 1, updated_us = ? WHERE id = ?",
                     arguments: [owner, leaseUntil, nowUS, delivery.id])
@@ -235,7 +259,7 @@ extension SQLiteStore: DeliveryStore {
 
     static func delivery(_ row: Row) -> Delivery {
         Delivery(
-            id: row["id"], flow: row["flow"], eventSeq: row["event_seq"], partition: row["partition_key"], priority: row["priority"],
+            id: row["id"], flow: row["flow"], eventSeq: row["event_seq"], partition: row["partition_key"], sequence: row["sequence"], priority: row["priority"],
             state: DeliveryState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"], nextAttemptAt: date(row["next_attempt_us"]),
             leaseOwner: row["lease_owner"], leaseUntil: (row["lease_until_us"] as Int64?).map(date), lastErrorCode: row["last_error_code"],
             lastError: row["last_error"], result: row["result"], createdAt: date(row["created_us"]), updatedAt: date(row["updated_us"]))

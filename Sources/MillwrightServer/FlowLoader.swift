@@ -12,7 +12,7 @@ public struct FlowLoader: Sendable {
         self.sinks = sinks
     }
 
-    static let keys = ["name", "description", "match", "sink", "operation", "partition", "priority", "sla", "retry", "sync", "steps", "enabled"]
+    static let keys = ["name", "description", "match", "sink", "operation", "partition", "priority", "sla", "retry", "sync", "steps", "enabled", "gap"]
 
     public func load(yaml text: String, file: String) throws(ConfigurationError) -> Flow {
         let root: Node?
@@ -71,6 +71,17 @@ public struct FlowLoader: Sendable {
             if let n = retry["max_attempts"] { flow.retry.maxAttempts = try r.int(n, in: 1...1_000) }
             if let n = retry["initial_delay"] { flow.retry.initialDelay = try duration(n, r) }
             if let n = retry["max_delay"] { flow.retry.maxDelay = try duration(n, r) }
+        }
+        if let v = m["gap"] {
+            let gap = try r.mapping(v, keys: ["hold", "then"])
+            if let n = gap["hold"] { flow.gap.hold = try duration(n, r) }
+            if let n = gap["then"] {
+                switch try r.string(n) {
+                case "deliver": flow.gap.deadLetter = false
+                case "dead-letter": flow.gap.deadLetter = true
+                default: throw r.error(n, "expected deliver or dead-letter")
+                }
+            }
         }
         if let v = m["sync"], (try r.string(v)) != "realtime" {
             throw r.error(v, "only 'sync: realtime' is supported in this version (micro-batch and schedule are not built yet)")

@@ -13,7 +13,7 @@ struct DeliveryAPITests {
             #expect(try await client.send(.post, "/v1/events", body: completion(id: "c-2", order: "WH/MO/00043")).status == .created)
             let now = Date()
             try await store.enqueue([NewDelivery(flow: "f", eventSeq: 1, partition: "WH/MO/00042", priority: 0), NewDelivery(flow: "f", eventSeq: 2, partition: "WH/MO/00043", priority: 0)], cursor: 2, at: now)
-            let claimed = try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil)
+            let claimed = try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil, gaps: [:])
             let id = try #require(claimed.first?.id)
             let attempt = DeliveryAttempt(deliveryID: id, number: 1, startedAt: now, durationMicroseconds: 1200, outcome: .dead, errorCode: "MW-ODOO-0015", error: "product 'FURN_8522' is not in Odoo")
             #expect(try await store.complete(id, owner: "t", attempt: attempt, as: .dead(code: "MW-ODOO-0015", error: "product 'FURN_8522' is not in Odoo"), at: now))
@@ -70,7 +70,7 @@ extension DeliveryAPITests {
             #expect(try await client.send(.post, "/v1/events", body: completion(id: "c-1")).status == .created)
             let now = Date()
             try await store.enqueue([NewDelivery(flow: "f", eventSeq: 1, partition: "WH/MO/00042", priority: 0)], cursor: 1, at: now)
-            let id = try #require(try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil).first?.id)
+            let id = try #require(try await store.claim(owner: "t", now: now, lease: 60, limit: 1, flows: nil, gaps: [:]).first?.id)
             let attempt = DeliveryAttempt(deliveryID: id, number: 1, startedAt: now, durationMicroseconds: 1, outcome: .dead, errorCode: "MW-ODOO-0015", error: "x")
             _ = try await store.complete(id, owner: "t", attempt: attempt, as: .dead(code: "MW-ODOO-0015", error: "x"), at: now)
 

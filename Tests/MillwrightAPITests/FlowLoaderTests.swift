@@ -49,7 +49,7 @@ import Testing
         #expect(error("name: x\nsink: odoo\noperation: scrap\n").hasPrefix("f.yaml:1:1: missing required key 'match'"))
     }
 
-    static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled"
+    static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled, gap"
 
     @Test func theShippedFlowsAreValid() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

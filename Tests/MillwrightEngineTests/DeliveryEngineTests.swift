@@ -29,11 +29,13 @@ import Testing
         let flow: Flow
         let directory: URL
 
-        init(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10)) throws {
+        init(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10), gap: GapPolicy = GapPolicy()) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-engine-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
-            flow = Flow(name: "f", types: ["mfg.production.completed.v1"], sink: "recording", operation: "record", retry: retry, partition: .pointer("/data/order"))
+            var flow = Flow(name: "f", types: ["mfg.production.completed.v1"], sink: "recording", operation: "record", retry: retry, partition: .pointer("/data/order"))
+            flow.gap = gap
+            self.flow = flow
         }
 
         var router: DeliveryRouter { DeliveryRouter(store: store, flows: [flow], now: { [clock] in clock.now }, logger: DeliveryEngineTests.quiet) }
@@ -44,10 +46,11 @@ import Testing
                 breakers: breakers, metricsFactory: NOOPMetricsHandler.instance, logger: DeliveryEngineTests.quiet)
         }
 
-        func send(_ id: String, order: String, type: String = "mfg.production.completed.v1") async throws {
+        func send(_ id: String, order: String, type: String = "mfg.production.completed.v1", sequence: Int? = nil) async throws {
             let data = type == "mfg.production.completed.v1" ? #"{"order":"\#(order)","quantity":1,"uom":"H87"}"# : #"{"product":"P-1","quantity":1,"uom":"H87"}"#
+            let sequenceMember = sequence.map { #","sequence":"\#($0)""# } ?? ""
             let text = """
-                {"specversion":"1.0","id":"\(id)","source":"mes/test","type":"\(type)","data":\(data)}
+                {"specversion":"1.0","id":"\(id)","source":"mes/test","type":"\(type)"\(sequenceMember),"data":\(data)}
                 """
             let event = try EventDecoder().decode(try JSONParser().parse(text))
             _ = try await store.append([event], receivedAt: clock.now)
@@ -139,7 +142,7 @@ import Testing
         let h = try Harness()
         try await h.send("e1", order: "MO-1")
         try await h.router.routeOnce()
-        let claimed = try await h.store.claim(owner: "crashed", now: h.clock.now, lease: 30, limit: 10, flows: nil)
+        let claimed = try await h.store.claim(owner: "crashed", now: h.clock.now, lease: 30, limit: 10, flows: nil, gaps: [:])
         #expect(claimed.count == 1)
         #expect(try await h.worker("w2").runOnce() == 0, "the lease still holds")
         h.clock.advance(31)
@@ -180,6 +183,53 @@ import Testing
         #expect(h.sink.delivered.count == callsWhenOpened + 1 + 20, "the outage cost \(callsWhenOpened) calls and one probe")
         #expect(breakers.state(of: "recording").phase == .closed)
         #expect(try await h.states().values.allSatisfy { $0 == .done })
+    }
+
+    @Test func aPartitionFollowsSequenceNotArrival() async throws {
+        let h = try Harness()
+        try await h.send("s1", order: "MO-1", sequence: 1)
+        try await h.send("s3", order: "MO-1", sequence: 3)
+        try await h.send("s2", order: "MO-1", sequence: 2)
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        while try await worker.runOnce() > 0 {}
+        #expect(h.sink.delivered == ["s1", "s2", "s3"])
+    }
+
+    @Test func aSequenceGapIsHeldThenDelivered() async throws {
+        let h = try Harness(gap: GapPolicy(hold: 30, deadLetter: false))
+        try await h.send("s1", order: "MO-1", sequence: 1)
+        try await h.send("s3", order: "MO-1", sequence: 3)
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        #expect(try await worker.runOnce() == 1)
+        #expect(try await worker.runOnce() == 0, "3 waits for 2")
+        h.clock.advance(10)
+        try await h.send("s2", order: "MO-1", sequence: 2)  // arrives within the hold
+        try await h.router.routeOnce()
+        while try await worker.runOnce() > 0 {}
+        #expect(h.sink.delivered == ["s1", "s2", "s3"])
+
+        try await h.send("s5", order: "MO-1", sequence: 5)  // 4 never comes
+        try await h.router.routeOnce()
+        #expect(try await worker.runOnce() == 0)
+        h.clock.advance(31)
+        #expect(try await worker.runOnce() == 1, "delivered after the hold")
+        #expect(h.sink.delivered.last == "s5")
+    }
+
+    @Test func aSequenceGapCanBeADeadLetter() async throws {
+        let h = try Harness(gap: GapPolicy(hold: 30, deadLetter: true))
+        try await h.send("s1", order: "MO-1", sequence: 1)
+        try await h.send("s3", order: "MO-1", sequence: 3)
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        try await worker.runOnce()
+        h.clock.advance(31)
+        #expect(try await worker.runOnce() == 0)
+        let dead = try #require(try await h.store.deliveries(DeliveryQuery(states: [.dead])).first)
+        #expect(dead.lastErrorCode == "MW-FLOW-0007")
+        #expect(dead.lastError?.hasPrefix("sequence gap in partition MO-1: expected 2, got 3") == true)
     }
 
     @Test func backoffIsFullJitterAndCapped() {

@@ -10,7 +10,8 @@ import Testing
 
 @testable import MillwrightOdoo
 
-/// A production day through the whole engine against the simulator, with duplicates, transient faults
+/// A production day through the whole engine against the simulator, with duplicates, events out of
+/// order (the final completion before the one it follows, put right by `sequence`), transient faults
 /// (conflicts, dropped connections with and without the effect committed, overload) and permanent
 /// errors (unknown product, wrong unit dimension). The simulator's final state must equal the expected
 /// state exactly; every permanent error is a dead letter with its reason; after fixing the data and
@@ -37,14 +38,18 @@ struct DeliveryUnderFaultsTests {
             }
             var sent = 0
             var rng = SeededGenerator(seed: 42)
+            // Each event carries its `sequence`; for every third order the final completion (step 9) arrives
+            // before step 8: delivered in sequence order, the final one still closes the order last.
             for step in 0..<10 {
                 for (o, order) in orders.enumerated() {
+                    let swapped = o % 3 == 0 && (step == 8 || step == 9)
+                    let actual = swapped ? 17 - step : step
                     var data: JSONValue = ["order": .string(order), "quantity": 1, "uom": "H87"]
-                    if step == 9, case .object(var d) = data { d["final"] = true; data = .object(d) }
-                    let id = "done-\(o)-\(step)"
-                    try await e2e.send(id, ProductionCompleted.eventType, data)
+                    if actual == 9, case .object(var d) = data { d["final"] = true; data = .object(d) }
+                    let id = "done-\(o)-\(actual)"
+                    try await e2e.send(id, ProductionCompleted.eventType, data, sequence: actual + 1)
                     sent += 1
-                    if Int.random(in: 0..<20, using: &rng) == 0 { try await e2e.send(id, ProductionCompleted.eventType, data) }  // exact duplicate
+                    if Int.random(in: 0..<20, using: &rng) == 0 { try await e2e.send(id, ProductionCompleted.eventType, data, sequence: actual + 1) }  // exact duplicate
                 }
             }
             // Counts (absolute, idempotent) and two permanent errors.

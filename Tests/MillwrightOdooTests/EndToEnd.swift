@@ -23,8 +23,12 @@ struct EndToEnd {
         scenarios = Scenarios(client, journal: StoreOperationJournal(store: store))
     }
 
-    func send(_ id: String, _ type: String, _ data: JSONValue, source: String = "mes/e2e") async throws {
-        let envelope: JSONValue = ["specversion": "1.0", "id": .string(id), "source": .string(source), "type": .string(type), "data": data]
+    func send(_ id: String, _ type: String, _ data: JSONValue, source: String = "mes/e2e", sequence: Int? = nil) async throws {
+        var envelope: JSONValue = ["specversion": "1.0", "id": .string(id), "source": .string(source), "type": .string(type), "data": data]
+        if let sequence, case .object(var members) = envelope {
+            members["sequence"] = .string(String(sequence))
+            envelope = .object(members)
+        }
         let event = try EventDecoder().decode(envelope)
         _ = try await store.append([event], receivedAt: Date())
     }

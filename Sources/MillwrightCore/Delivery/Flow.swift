@@ -37,6 +37,8 @@ public struct Flow: Sendable, Hashable {
     /// Target latency from acknowledgement to done.
     public var sla: TimeInterval?
     public var enabled: Bool
+    /// A missing `sequence` in a partition: how long later events wait, and what happens then.
+    public var gap = GapPolicy()
 
     public init(
         name: String, description: String = "", types: [String], sources: [String] = [], sink: String, operation: String,
@@ -74,6 +76,11 @@ public struct Flow: Sendable, Hashable {
             rest = rest[range.upperBound...]
         }
         return true
+    }
+
+    /// The event's `sequence` extension as a number, if it has one.
+    public static func sequence(of envelope: JSONValue) -> Int64? {
+        envelope["sequence"]?.stringValue.flatMap { Int64($0) }
     }
 
     /// The partition of one event under this flow.

@@ -19,8 +19,11 @@ public struct Delivery: Sendable, Hashable {
     public var id: Int64
     public var flow: String
     public var eventSeq: Int64
-    /// Deliveries of one flow with the same partition are attempted strictly in `id` order.
+    /// Deliveries of one flow with the same partition are attempted strictly in order: by `sequence`
+    /// when both have one, else by arrival (`id`).
     public var partition: String
+    /// The event's `sequence` extension, when it has one.
+    public var sequence: Int64?
     public var priority: Int
     public var state: DeliveryState
     public var attempts: Int
@@ -36,7 +39,7 @@ public struct Delivery: Sendable, Hashable {
     public var updatedAt: Date
 
     public init(
-        id: Int64, flow: String, eventSeq: Int64, partition: String, priority: Int, state: DeliveryState, attempts: Int,
+        id: Int64, flow: String, eventSeq: Int64, partition: String, sequence: Int64? = nil, priority: Int, state: DeliveryState, attempts: Int,
         nextAttemptAt: Date, leaseOwner: String? = nil, leaseUntil: Date? = nil, lastErrorCode: String? = nil, lastError: String? = nil,
         result: String? = nil, createdAt: Date, updatedAt: Date
     ) {
@@ -44,6 +47,7 @@ public struct Delivery: Sendable, Hashable {
         self.flow = flow
         self.eventSeq = eventSeq
         self.partition = partition
+        self.sequence = sequence
         self.priority = priority
         self.state = state
         self.attempts = attempts
@@ -62,13 +66,27 @@ public struct NewDelivery: Sendable, Hashable {
     public var flow: String
     public var eventSeq: Int64
     public var partition: String
+    public var sequence: Int64?
     public var priority: Int
 
-    public init(flow: String, eventSeq: Int64, partition: String, priority: Int) {
+    public init(flow: String, eventSeq: Int64, partition: String, sequence: Int64? = nil, priority: Int) {
         self.flow = flow
         self.eventSeq = eventSeq
         self.partition = partition
+        self.sequence = sequence
         self.priority = priority
+    }
+}
+
+/// What to do when a partition's next `sequence` is missing: hold the later deliveries for `hold`
+/// seconds (the missing one may still come), then deliver them anyway or dead-letter them.
+public struct GapPolicy: Sendable, Hashable {
+    public var hold: TimeInterval
+    public var deadLetter: Bool
+
+    public init(hold: TimeInterval = 30, deadLetter: Bool = false) {
+        self.hold = hold
+        self.deadLetter = deadLetter
     }
 }
 
@@ -128,10 +146,11 @@ public protocol DeliveryStore: Sendable {
     func enqueue(_ deliveries: [NewDelivery], cursor: Int64, at: Date) async throws
 
     /// Claims up to `limit` deliveries that are due, in priority then due order, for `lease`. Only the
-    /// oldest unfinished delivery of each `(flow, partition)` can be claimed: a partition is strictly
-    /// ordered; a dead delivery does not block the ones after it. An expired lease makes a delivery
-    /// claimable again (its worker died).
-    func claim(owner: String, now: Date, lease: TimeInterval, limit: Int, flows: Set<String>?) async throws -> [Delivery]
+    /// first unfinished delivery of each `(flow, partition)` can be claimed, first by `sequence` (when
+    /// both have one) else by arrival: a partition is strictly ordered, and a dead delivery does not block
+    /// the ones after it. While a partition's next sequence is missing, the later ones wait as `gaps`
+    /// says for their flow. An expired lease makes a delivery claimable again (its worker died).
+    func claim(owner: String, now: Date, lease: TimeInterval, limit: Int, flows: Set<String>?, gaps: [String: GapPolicy]) async throws -> [Delivery]
 
     /// Records an attempt's outcome. Returns `false` (and changes nothing) when `owner` no longer holds
     /// the lease: another worker took the delivery over.
