@@ -201,7 +201,7 @@ public final class DeliveryWorker: Service, Sendable {
         let outcome: SinkOutcome
         if let flow = flows[delivery.flow], let event {
             if let sink = sinks[flow.sink] {
-                outcome = await sink.deliver(event, operation: flow.operation)
+                outcome = await Self.deliver(event, through: flow, to: sink)
             } else {
                 outcome = .permanent(code: "MW-FLOW-0002", message: "flow \(flow.name) sends to sink '\(flow.sink)', which is not configured")
             }
@@ -269,6 +269,42 @@ public final class DeliveryWorker: Service, Sendable {
 
     public func run() async throws {
         await serviceLoop(doorbell: doorbell, pollInterval: pollInterval, logger: logger, failure: "claiming deliveries failed; retrying") { try await self.runOnce() }
+    }
+
+    /// Runs the flow's steps, then the sink on every resulting piece. A split event's pieces get the ids
+    /// `<id>#1`, `<id>#2`, … so that each is its own idempotent operation; a transient failure retries the
+    /// whole delivery (the pieces already applied answer "already applied").
+    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink) async -> SinkOutcome {
+        guard !flow.steps.isEmpty else { return await sink.deliver(event, operation: flow.operation) }
+        let pieces: [JSONValue]
+        do {
+            pieces = try FlowStep.run(flow.steps, on: try JSONParser(maxDepth: 512).parse(event.envelope))
+        } catch let error as StepError {
+            return .permanent(code: "MW-FLOW-0008", message: error.message)
+        } catch {
+            return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+        }
+        guard !pieces.isEmpty else { return .alreadyApplied("filtered out by the flow's steps: nothing to deliver") }
+        var summaries: [String] = []
+        var changed = false
+        for (index, piece) in pieces.enumerated() {
+            var part = event
+            part.envelope = piece.canonicalText
+            if pieces.count > 1 { part.id = "\(event.id)#\(index + 1)" }
+            switch await sink.deliver(part, operation: flow.operation) {
+            case .applied(let summary):
+                changed = true
+                summaries.append(summary)
+            case .alreadyApplied(let summary):
+                summaries.append(summary)
+            case .transient(let code, let message, let retryAfter):
+                return .transient(code: code, message: pieces.count > 1 ? "piece \(index + 1) of \(pieces.count): \(message)" : message, retryAfter: retryAfter)
+            case .permanent(let code, let message):
+                return .permanent(code: code, message: pieces.count > 1 ? "piece \(index + 1) of \(pieces.count): \(message)" : message)
+            }
+        }
+        let summary = summaries.joined(separator: "; ")
+        return changed ? .applied(summary) : .alreadyApplied(summary)
     }
 }
 

@@ -87,11 +87,69 @@ public struct FlowLoader: Sendable {
             throw r.error(v, "only 'sync: realtime' is supported in this version (micro-batch and schedule are not built yet)")
         }
         if let v = m["steps"] {
-            guard case .sequence(let steps) = v, steps.isEmpty else {
-                throw r.error(v, "steps are not supported in this version: the sink operation takes the canonical event as it is")
-            }
+            guard case .sequence(let items) = v else { throw r.error(v, "expected a list of steps (filter, set, lookup, split)") }
+            for item in items { flow.steps.append(try step(item, r)) }
         }
         return flow
+    }
+
+    /// One step: a mapping with exactly one key, the step's kind.
+    func step(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> FlowStep {
+        let kinds = ["filter", "set", "lookup", "split"]
+        let m = try r.mapping(node, keys: kinds)
+        guard m.count == 1, let (kind, body) = m.first else { throw r.error(node, "a step is one of \(kinds.joined(separator: ", ")), e.g. - filter: {pointer: /data/final, equals: true}") }
+        func pointer(_ n: Node) throws(ConfigurationError) -> JSONPointer {
+            let text = try r.string(n)
+            guard JSONPointer(rawValue: text).tokens != nil else { throw r.error(n, "expected a JSON pointer such as /data/order") }
+            return JSONPointer(rawValue: text)
+        }
+        switch kind {
+        case "filter":
+            let f = try r.mapping(body, keys: ["pointer", "equals", "in", "exists", "not"])
+            guard let p = f["pointer"] else { throw r.error(body, "filter needs 'pointer'") }
+            let condition: FlowStep.Condition
+            if let e = f["equals"] {
+                condition = .equals(try FlowTester.json(e, r))
+            } else if let list = f["in"] {
+                guard case .array(let values) = try FlowTester.json(list, r) else { throw r.error(list, "expected a list of values") }
+                condition = .oneOf(values)
+            } else if let e = f["exists"] {
+                guard try r.bool(e) else { throw r.error(e, "write 'not: true' with 'exists: true' to keep events without the field") }
+                condition = .exists
+            } else {
+                throw r.error(body, "filter needs one of equals, in, exists")
+            }
+            return .filter(pointer: try pointer(p), condition: condition, negate: try f["not"].map { (n) throws(ConfigurationError) -> Bool in try r.bool(n) } ?? false)
+        case "set":
+            guard case .mapping(let pairs) = body, !pairs.isEmpty else { throw r.error(body, "set takes a mapping of pointer: value (or pointer: {from: pointer})") }
+            var assignments: [FlowStep.Assignment] = []
+            for (key, value) in pairs {
+                let target = try pointer(key)
+                if case .mapping = value, let from = try r.mapping(value, keys: ["from"])["from"] {
+                    assignments.append(.init(target: target, source: .pointer(try pointer(from))))
+                } else {
+                    assignments.append(.init(target: target, source: .literal(try FlowTester.json(value, r))))
+                }
+            }
+            return .set(assignments)
+        case "lookup":
+            let l = try r.mapping(body, keys: ["pointer", "table", "missing"])
+            guard let p = l["pointer"], let t = l["table"] else { throw r.error(body, "lookup needs 'pointer' and 'table'") }
+            guard case .object(let table) = try FlowTester.json(t, r) else { throw r.error(t, "table is a mapping of value: replacement") }
+            var keep = false
+            if let missing = l["missing"] {
+                switch try r.string(missing) {
+                case "keep": keep = true
+                case "error": keep = false
+                default: throw r.error(missing, "expected keep or error")
+                }
+            }
+            return .lookup(pointer: try pointer(p), table: table, keepMissing: keep)
+        default:
+            let s = try r.mapping(body, keys: ["pointer", "into"])
+            guard let p = s["pointer"], let into = s["into"] else { throw r.error(body, "split needs 'pointer' (an array) and 'into' (where each element goes)") }
+            return .split(pointer: try pointer(p), into: try pointer(into))
+        }
     }
 
     func strings(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> [String] {

@@ -49,6 +49,24 @@ import Testing
         #expect(error("name: x\nsink: odoo\noperation: scrap\n").hasPrefix("f.yaml:1:1: missing required key 'match'"))
     }
 
+    @Test func readsSteps() throws {
+        let flow = try loader.load(yaml: """
+            name: scrap-by-machine
+            match: {types: [mfg.scrap.reported.v1]}
+            sink: odoo
+            operation: scrap
+            steps:
+              - filter: {pointer: /data/quantity, in: [1, 2, 3]}
+              - lookup: {pointer: /data/product, table: {M-07-PANEL: FURN_7023}, missing: keep}
+              - set: {/data/location: WH/Stock, /data/reason: {from: /source}}
+              - split: {pointer: /data/lines, into: /data/line}
+            """, file: "f.yaml")
+        #expect(flow.steps.count == 4)
+        #expect(flow.steps[1] == .lookup(pointer: "/data/product", table: ["M-07-PANEL": "FURN_7023"], keepMissing: true))
+        #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - map: {a: b}\n").hasPrefix("f.yaml:6:5: unknown key 'map'"))
+        #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - filter: {pointer: data, equals: 1}\n").hasPrefix("f.yaml:6:23: expected a JSON pointer"))
+    }
+
     static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled, gap"
 
     @Test func theShippedFlowsAreValid() throws {

@@ -29,13 +29,13 @@ import Testing
         let flow: Flow
         let directory: URL
 
-        init(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10), gap: GapPolicy = GapPolicy()) throws {
+        init(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: 1, maxDelay: 10), gap: GapPolicy = GapPolicy(), flow custom: Flow? = nil) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-engine-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
             var flow = Flow(name: "f", types: ["mfg.production.completed.v1"], sink: "recording", operation: "record", retry: retry, partition: .pointer("/data/order"))
             flow.gap = gap
-            self.flow = flow
+            self.flow = custom ?? flow
         }
 
         var router: DeliveryRouter { DeliveryRouter(store: store, flows: [flow], now: { [clock] in clock.now }, logger: DeliveryEngineTests.quiet) }
@@ -230,6 +230,28 @@ import Testing
         let dead = try #require(try await h.store.deliveries(DeliveryQuery(states: [.dead])).first)
         #expect(dead.lastErrorCode == "MW-FLOW-0007")
         #expect(dead.lastError?.hasPrefix("sequence gap in partition MO-1: expected 2, got 3") == true)
+    }
+
+    @Test func stepsFilterAndSplitBeforeTheSink() async throws {
+        var h = try Harness()
+        var flow = h.flow
+        flow.steps = [
+            .filter(pointer: "/data/order", condition: .equals("MO-skip"), negate: true),
+            .split(pointer: "/data/pieces", into: "/data/piece"),
+        ]
+        h = try Harness(flow: flow)
+        let text = #"{"specversion":"1.0","id":"p1","source":"mes/test","type":"mfg.production.completed.v1","data":{"order":"MO-1","quantity":1,"uom":"H87"}}"#
+        _ = try await h.store.append([try EventDecoder().decode(try JSONParser().parse(text))], receivedAt: h.clock.now)
+        try await h.send("skip", order: "MO-skip")
+        try await h.router.routeOnce()
+        try await h.worker().runOnce()
+        let deliveries = try await h.store.deliveries(DeliveryQuery())
+        #expect(deliveries.count == 2)
+        #expect(deliveries.first?.state == .dead, "no /data/pieces to split: a step error is permanent")
+        #expect(deliveries.first?.lastErrorCode == "MW-FLOW-0008")
+        #expect(deliveries.last?.state == .done)
+        #expect(deliveries.last?.result == "already applied: filtered out by the flow's steps: nothing to deliver")
+        #expect(h.sink.delivered.isEmpty)
     }
 
     @Test func backoffIsFullJitterAndCapped() {

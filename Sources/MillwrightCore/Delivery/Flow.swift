@@ -39,6 +39,8 @@ public struct Flow: Sendable, Hashable {
     public var enabled: Bool
     /// A missing `sequence` in a partition: how long later events wait, and what happens then.
     public var gap = GapPolicy()
+    /// Steps run on the event before the sink sees it (filter, set, lookup, split).
+    public var steps: [FlowStep] = []
 
     public init(
         name: String, description: String = "", types: [String], sources: [String] = [], sink: String, operation: String,

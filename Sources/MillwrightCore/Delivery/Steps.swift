@@ -1,0 +1,131 @@
+import Foundation
+
+/// A step of a flow: turns one event envelope into zero (filtered out), one, or several (split). Every
+/// step has this one contract; a new step is a new case here and its YAML reader, nothing else.
+public enum FlowStep: Sendable, Hashable {
+    /// Keeps the event only when the value at `pointer` satisfies `condition` (or does not, with `negate`).
+    case filter(pointer: JSONPointer, condition: Condition, negate: Bool)
+    /// Sets fields: each pointer gets a literal or the value at another pointer.
+    case set([Assignment])
+    /// Replaces the value at `pointer` through a table (a plant id to a canonical reference); a value not
+    /// in the table is an error or kept, as `missing` says.
+    case lookup(pointer: JSONPointer, table: [String: JSONValue], keepMissing: Bool)
+    /// One event per element of the array at `pointer`, each with the element at `into`.
+    case split(pointer: JSONPointer, into: JSONPointer)
+
+    public enum Condition: Sendable, Hashable {
+        case equals(JSONValue)
+        case oneOf([JSONValue])
+        case exists
+    }
+
+    public struct Assignment: Sendable, Hashable {
+        public enum Source: Sendable, Hashable {
+            case literal(JSONValue)
+            case pointer(JSONPointer)
+        }
+        public var target: JSONPointer
+        public var source: Source
+        public init(target: JSONPointer, source: Source) {
+            self.target = target
+            self.source = source
+        }
+    }
+
+    public func apply(_ envelope: JSONValue) throws(StepError) -> [JSONValue] {
+        switch self {
+        case .filter(let pointer, let condition, let negate):
+            let value = pointer.resolve(in: envelope)
+            let holds: Bool
+            switch condition {
+            case .exists: holds = value != nil && value != .null
+            case .equals(let wanted): holds = value.map { Self.same($0, wanted) } ?? false
+            case .oneOf(let wanted): holds = value.map { v in wanted.contains { Self.same(v, $0) } } ?? false
+            }
+            return holds != negate ? [envelope] : []
+        case .set(let assignments):
+            var result = envelope
+            for a in assignments {
+                let value: JSONValue
+                switch a.source {
+                case .literal(let literal): value = literal
+                case .pointer(let from):
+                    guard let found = from.resolve(in: envelope) else {
+                        throw StepError("set: \(from) is not in the event, so \(a.target) cannot be set from it")
+                    }
+                    value = found
+                }
+                result = try result.setting(a.target, to: value)
+            }
+            return [result]
+        case .lookup(let pointer, let table, let keepMissing):
+            guard let value = pointer.resolve(in: envelope) else { throw StepError("lookup: \(pointer) is not in the event") }
+            let key = value.stringValue ?? value.canonicalText
+            guard let mapped = table[key] else {
+                if keepMissing { return [envelope] }
+                throw StepError("lookup: '\(key)' at \(pointer) is not in the flow's table: add it, then replay")
+            }
+            return [try envelope.setting(pointer, to: mapped)]
+        case .split(let pointer, let into):
+            guard case .array(let items)? = pointer.resolve(in: envelope) else { throw StepError("split: \(pointer) is not an array") }
+            var pieces: [JSONValue] = []
+            for item in items {
+                pieces.append(try envelope.setting(into, to: item))
+            }
+            return pieces
+        }
+    }
+
+    /// Numbers compare by value (`5` equals `5.0`), everything else exactly.
+    static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        if case .number(let x) = a, case .number(let y) = b { return Decimal(string: x) == Decimal(string: y) }
+        return a == b
+    }
+}
+
+/// A step refused the event: permanent (the data or the flow must change, then a replay).
+public struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension FlowStep {
+    /// Runs `steps` in order over one envelope.
+    public static func run(_ steps: [FlowStep], on envelope: JSONValue) throws(StepError) -> [JSONValue] {
+        var current = [envelope]
+        for (index, step) in steps.enumerated() {
+            var next: [JSONValue] = []
+            for e in current {
+                do { next += try step.apply(e) } catch { throw StepError("step \(index + 1): \(error.message)") }
+            }
+            current = next
+        }
+        return current
+    }
+}
+
+extension JSONValue {
+    /// A copy with `value` at `pointer`; missing objects on the way are created, arrays are not grown.
+    public func setting(_ pointer: JSONPointer, to value: JSONValue) throws(StepError) -> JSONValue {
+        guard let tokens = pointer.tokens else { throw StepError("'\(pointer)' is not a JSON pointer") }
+        return try Self.set(self, tokens[...], value, pointer)
+    }
+
+    private static func set(_ node: JSONValue, _ tokens: ArraySlice<String>, _ value: JSONValue, _ pointer: JSONPointer) throws(StepError) -> JSONValue {
+        guard let head = tokens.first else { return value }
+        switch node {
+        case .object(var members):
+            members[head] = try set(members[head] ?? .object([:]), tokens.dropFirst(), value, pointer)
+            return .object(members)
+        case .array(var items):
+            guard let index = Int(head), items.indices.contains(index) else { throw StepError("\(pointer): no element \(head)") }
+            items[index] = try set(items[index], tokens.dropFirst(), value, pointer)
+            return .array(items)
+        case .null:
+            return .object([head: try set(.object([:]), tokens.dropFirst(), value, pointer)])
+        default:
+            throw StepError("\(pointer): cannot set a field inside \(node.kindDescription)")
+        }
+    }
+}
