@@ -271,6 +271,9 @@ extension OpenAPIDocument {
         ]
         let schemas: [String: JSONValue] = [
             "DeliveryAttempt": attempt,
+            "Xref": ["type": "object", "required": ["system", "kind", "external_id", "value"],
+                     "properties": ["system": ["type": "string", "minLength": 1], "kind": ["type": "string", "minLength": 1],
+                                    "external_id": ["type": "string", "minLength": 1], "value": ["type": "string", "minLength": 1]]],
             "Delivery": delivery,
             "DeliveryPage": ["type": "object", "required": ["items", "next_after"], "properties": ["items": ["type": "array", "items": ref("Delivery")], "next_after": ["type": ["integer", "null"]]]],
             "DeliveryDetail": ["allOf": [ref("Delivery"), ["type": "object", "properties": ["attempts": ["type": "array", "items": ref("DeliveryAttempt")]]]]],
@@ -314,6 +317,24 @@ extension OpenAPIDocument {
                     "properties": ["dry_run": ["type": "boolean"], "matched": ["type": "integer"], "replayed": ["type": "integer"],
                                    "ids": ["type": "array", "items": ["type": "integer"]], "filter": ["type": "object"]],
                 ])], problemStatuses: [400, 413, 422])],
+            "/v1/xrefs": [
+                "get": operation("listXrefs", "Cross-references (the xref step's tables)", scope: "flows:read",
+                                 parameters: [query("system", string, "Only this system"), query("kind", string, "Only this kind"),
+                                              query("limit", ["type": "integer", "minimum": 1, "maximum": 10000], "At most (default 1000)")],
+                                 responses: ["200": response("Cross-references", ["type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": ref("Xref")]]])],
+                                 problemStatuses: [400]),
+                "put": operation("putXrefs", "Insert or replace cross-references (JSON list or CSV with a header line); audited", scope: "xrefs:write",
+                                 body: .object(["required": true, "content": .object([
+                                     "application/json": .object(["schema": ["type": "array", "items": ref("Xref")]]),
+                                     "text/csv": .object(["schema": ["type": "string", "description": "system,kind,external_id,value, then one line each"]]),
+                                 ])]),
+                                 responses: ["200": response("Stored", ["type": "object", "required": ["stored"], "properties": ["stored": ["type": "integer"]]])],
+                                 problemStatuses: [400, 413, 415, 422]),
+            ],
+            "/v1/xrefs/{system}/{kind}/{id}": ["delete": operation(
+                "deleteXref", "Delete one cross-reference; audited", scope: "xrefs:write", parameters: [path("system"), path("kind"), path("id")],
+                responses: ["200": response("Deleted", ["type": "object", "required": ["deleted"], "properties": ["deleted": ["type": "boolean"]]])],
+                problemStatuses: [404])],
             "/v1/messages": ["get": operation("messageStory", "Everything that happened to one business key: events, deliveries, attempts", scope: "events:read",
                                               parameters: [.object(["name": "key", "in": "query", "required": true, "schema": string, "description": "A business key such as WH/MO/00042"])],
                                               responses: ["200": response("The story", ref("MessageStory"))], problemStatuses: [400])],

@@ -19,6 +19,8 @@ public struct APIDependencies: Sendable {
     /// The delivery engine's state and the active flows (the operator routes).
     public var deliveries: (any DeliveryStore)?
     public var flows: [Flow] = []
+    /// The cross-reference tables (`/v1/xrefs`, the `xref` step).
+    public var xrefs: (any CrossReferenceStore)?
     /// The circuit breaker phase of a sink (`closed`, `open`, `half-open`).
     public var breakerPhase: @Sendable (String) -> String = { _ in "closed" }
     /// Inbound webhook sources (`hooks:`), their secrets read.
@@ -100,6 +102,9 @@ public let routeScopes: [(method: String, path: String, auth: RouteAuthenticatio
     ("POST", "/v1/dead-letters/{id}/replay", .token(scope: "deliveries:replay")),
     ("POST", "/v1/replays", .token(scope: "deliveries:replay")),
     ("GET", "/v1/messages", .token(scope: "events:read")),
+    ("GET", "/v1/xrefs", .token(scope: "flows:read")),
+    ("PUT", "/v1/xrefs", .token(scope: "xrefs:write")),
+    ("DELETE", "/v1/xrefs/{system}/{kind}/{id}", .token(scope: "xrefs:write")),
 ]
 
 /// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
@@ -168,6 +173,9 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     if var routes = deliveryRoutes {
         routes.approvals = approvals
         routes.register(on: v1)
+    }
+    if let xrefs = deps.xrefs {
+        XrefRoutes(xrefs: xrefs, governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
     }
     return router
 }

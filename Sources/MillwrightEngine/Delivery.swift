@@ -201,7 +201,11 @@ public final class DeliveryWorker: Service, Sendable {
         let outcome: SinkOutcome
         if let flow = flows[delivery.flow], let event {
             if let sink = sinks[flow.sink] {
-                outcome = await Self.deliver(event, through: flow, to: sink)
+                var resolver: FlowStep.XrefResolver?
+                if let tables = store as? any CrossReferenceStore {
+                    resolver = { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
+                }
+                outcome = await Self.deliver(event, through: flow, to: sink, xrefs: resolver)
             } else {
                 outcome = .permanent(code: "MW-FLOW-0002", message: "flow \(flow.name) sends to sink '\(flow.sink)', which is not configured")
             }
@@ -274,15 +278,17 @@ public final class DeliveryWorker: Service, Sendable {
     /// Runs the flow's steps, then the sink on every resulting piece. A split event's pieces get the ids
     /// `<id>#1`, `<id>#2`, … so that each is its own idempotent operation; a transient failure retries the
     /// whole delivery (the pieces already applied answer "already applied").
-    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink) async -> SinkOutcome {
+    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink, xrefs: FlowStep.XrefResolver?) async -> SinkOutcome {
         guard !flow.steps.isEmpty else { return await sink.deliver(event, operation: flow.operation) }
+        let envelope: JSONValue
+        do { envelope = try JSONParser(maxDepth: 512).parse(event.envelope) } catch {
+            return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+        }
         let pieces: [JSONValue]
         do {
-            pieces = try FlowStep.run(flow.steps, on: try JSONParser(maxDepth: 512).parse(event.envelope))
-        } catch let error as StepError {
-            return .permanent(code: "MW-FLOW-0008", message: error.message)
+            pieces = try await FlowStep.run(flow.steps, on: envelope, xrefs: xrefs)
         } catch {
-            return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+            return .permanent(code: "MW-FLOW-0008", message: error.message)
         }
         guard !pieces.isEmpty else { return .alreadyApplied("filtered out by the flow's steps: nothing to deliver") }
         var summaries: [String] = []

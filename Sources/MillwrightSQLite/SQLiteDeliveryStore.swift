@@ -43,6 +43,13 @@ extension SQLiteStore {
                     name TEXT PRIMARY KEY,
                     seq INTEGER NOT NULL
                 ) WITHOUT ROWID;
+                CREATE TABLE xrefs (
+                    system TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    external_id TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (system, kind, external_id)
+                ) WITHOUT ROWID;
                 CREATE TABLE operation_journal (
                     key TEXT PRIMARY KEY,
                     plan TEXT NOT NULL,
@@ -263,5 +270,44 @@ extension SQLiteStore: DeliveryStore {
             state: DeliveryState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"], nextAttemptAt: date(row["next_attempt_us"]),
             leaseOwner: row["lease_owner"], leaseUntil: (row["lease_until_us"] as Int64?).map(date), lastErrorCode: row["last_error_code"],
             lastError: row["last_error"], result: row["result"], createdAt: date(row["created_us"]), updatedAt: date(row["updated_us"]))
+    }
+}
+
+extension SQLiteStore: CrossReferenceStore {
+    public func xref(system: String, kind: String, externalID: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM xrefs WHERE system = ? AND kind = ? AND external_id = ?", arguments: [system, kind, externalID])
+        }
+    }
+
+    public func putXrefs(_ xrefs: [CrossReference]) async throws {
+        try await pool.write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO xrefs (system, kind, external_id, value) VALUES (?, ?, ?, ?)
+                ON CONFLICT (system, kind, external_id) DO UPDATE SET value = excluded.value
+                """)
+            for x in xrefs { try statement.execute(arguments: [x.system, x.kind, x.externalID, x.value]) }
+        }
+    }
+
+    public func xrefs(system: String?, kind: String?, limit: Int) async throws -> [CrossReference] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let system { clauses.append("system = ?"); arguments.append(system) }
+            if let kind { clauses.append("kind = ?"); arguments.append(kind) }
+            arguments.append(limit)
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM xrefs \(whereSQL) ORDER BY system, kind, external_id LIMIT ?", arguments: StatementArguments(arguments)).map {
+                CrossReference(system: $0["system"], kind: $0["kind"], externalID: $0["external_id"], value: $0["value"])
+            }
+        }
+    }
+
+    public func deleteXref(system: String, kind: String, externalID: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM xrefs WHERE system = ? AND kind = ? AND external_id = ?", arguments: [system, kind, externalID])
+            return db.changesCount == 1
+        }
     }
 }

@@ -95,7 +95,7 @@ public struct FlowLoader: Sendable {
 
     /// One step: a mapping with exactly one key, the step's kind.
     func step(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> FlowStep {
-        let kinds = ["filter", "set", "lookup", "split"]
+        let kinds = ["filter", "set", "lookup", "split", "xref"]
         let m = try r.mapping(node, keys: kinds)
         guard m.count == 1, let (kind, body) = m.first else { throw r.error(node, "a step is one of \(kinds.joined(separator: ", ")), e.g. - filter: {pointer: /data/final, equals: true}") }
         func pointer(_ n: Node) throws(ConfigurationError) -> JSONPointer {
@@ -145,6 +145,18 @@ public struct FlowLoader: Sendable {
                 }
             }
             return .lookup(pointer: try pointer(p), table: table, keepMissing: keep)
+        case "xref":
+            let x = try r.mapping(body, keys: ["pointer", "system", "kind", "missing"])
+            guard let p = x["pointer"], let system = x["system"], let k = x["kind"] else { throw r.error(body, "xref needs 'pointer', 'system' and 'kind'") }
+            var keep = false
+            if let missing = x["missing"] {
+                switch try r.string(missing) {
+                case "keep": keep = true
+                case "error": keep = false
+                default: throw r.error(missing, "expected keep or error")
+                }
+            }
+            return .xref(pointer: try pointer(p), system: try r.string(system), kind: try r.string(k), keepMissing: keep)
         default:
             let s = try r.mapping(body, keys: ["pointer", "into"])
             guard let p = s["pointer"], let into = s["into"] else { throw r.error(body, "split needs 'pointer' (an array) and 'into' (where each element goes)") }

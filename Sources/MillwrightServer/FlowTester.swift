@@ -64,7 +64,9 @@ public struct FlowTester: Sendable {
             for flow in flows where flow.matches(type: decoded.event.type, source: decoded.event.source) {
                 do {
                     // A flow whose steps filter the event out makes no delivery to speak of.
-                    if try FlowStep.run(flow.steps, on: envelope).isEmpty { continue }
+                    // xref steps need the node's tables: a flow test leaves those values as they are.
+                    let steps = flow.steps.filter { if case .xref = $0 { false } else { true } }
+                    if try FlowStep.run(steps, on: envelope).isEmpty { continue }
                 } catch {
                     failures.append("flow '\(flow.name)': \(error.message)")
                 }

@@ -101,6 +101,7 @@ public struct MillwrightNode {
             now: now
         )
         deps.deliveries = store
+        deps.xrefs = store
         deps.flows = flows
         deps.breakerPhase = { sink in breakers.state(of: sink).phase.rawValue }
         return Parts(

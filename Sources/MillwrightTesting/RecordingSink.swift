@@ -7,7 +7,7 @@ import Synchronization
 public final class RecordingSink: Sink {
     public let name: String
     public let operations: Set<String>
-    private let state = Mutex<(calls: [(seq: Int64, id: String, operation: String)], script: [String: [SinkOutcome]], outage: SinkOutcome?)>(([], [:], nil))
+    private let state = Mutex<(calls: [(seq: Int64, id: String, operation: String, envelope: String)], script: [String: [SinkOutcome]], outage: SinkOutcome?)>(([], [:], nil))
 
     public init(name: String = "recording", operations: Set<String> = ["record"]) {
         self.name = name
@@ -24,12 +24,15 @@ public final class RecordingSink: Sink {
         state.withLock { $0.outage = outcome }
     }
 
+    /// The envelopes the sink was given (after the flow's steps), in order.
+    public var envelopes: [String] { state.withLock { $0.calls.map(\.envelope) } }
+
     /// Event ids in the order they were delivered (every attempt).
     public var delivered: [String] { state.withLock { $0.calls.map(\.id) } }
 
     public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
         state.withLock { s in
-            s.calls.append((event.seq, event.id, operation))
+            s.calls.append((event.seq, event.id, operation, event.envelope))
             if let outage = s.outage { return outage }
             if var queue = s.script[event.id], !queue.isEmpty {
                 let next = queue.removeFirst()

@@ -86,3 +86,36 @@ extension DeliveryAPITests {
         }
     }
 }
+
+extension DeliveryAPITests {
+    @Test func crossReferencesLoadFromCSVAndJSON() async throws {
+        try await withNode { client, store in
+            let csv = "system,kind,external_id,value\nmes,order,LINE4-JOB-17,WH/MO/00042\r\nscada,equipment,\"M,07\",CNC-07\n"
+            let put = try await client.send(.put, "/v1/xrefs", contentType: "text/csv", body: csv)
+            #expect(put.status == .ok, "\(put.text)")
+            #expect(put.json?["stored"] == .number("2"))
+            #expect(try await store.xref(system: "scada", kind: "equipment", externalID: "M,07") == "CNC-07")
+            let json = try await client.send(.put, "/v1/xrefs", contentType: "application/json", body: #"[{"system":"mes","kind":"order","external_id":"LINE4-JOB-17","value":"WH/MO/00043"}]"#)
+            #expect(json.status == .ok)
+            #expect(try await store.xref(system: "mes", kind: "order", externalID: "LINE4-JOB-17") == "WH/MO/00043", "replaced")
+            let listed = try await client.send(.get, "/v1/xrefs?system=mes", contentType: nil)
+            #expect(listed.json?["items"]?.arrayValue?.count == 1)
+
+            let badLine = try await client.send(.put, "/v1/xrefs", contentType: "text/csv", body: "system,kind,external_id,value\nmes,order,X\n")
+            #expect(badLine.status == .unprocessableContent)
+            #expect(badLine.json?["errors"]?.arrayValue?.first?["pointer"] == "/line/2")
+            let badHeader = try await client.send(.put, "/v1/xrefs", contentType: "text/csv", body: "a,b\n")
+            #expect(badHeader.status == .unprocessableContent)
+            let badJSON = try await client.send(.put, "/v1/xrefs", contentType: "application/json", body: #"[{"system":"mes"}]"#)
+            #expect(badJSON.json?["errors"]?.arrayValue?.first?["pointer"] == "/0/kind")
+            #expect(try await client.send(.put, "/v1/xrefs", contentType: "text/plain", body: "x").status == .unsupportedMediaType)
+
+            #expect(try await client.send(.delete, "/v1/xrefs/mes/order/LINE4-JOB-17", contentType: nil).status == .ok)
+            #expect(try await client.send(.delete, "/v1/xrefs/mes/order/LINE4-JOB-17", contentType: nil).status == .notFound)
+            let audit = try await client.send(.get, "/v1/audit", contentType: nil)
+            let actions = audit.json?["items"]?.arrayValue?.compactMap { $0["action"]?.stringValue } ?? []
+            #expect(actions.filter { $0 == "xref.put" }.count == 2)
+            #expect(actions.contains("xref.delete"))
+        }
+    }
+}

@@ -254,6 +254,24 @@ import Testing
         #expect(h.sink.delivered.isEmpty)
     }
 
+    @Test func anXrefMissesUntilItIsAddedThenTheReplayIsMapped() async throws {
+        var h = try Harness()
+        var flow = h.flow
+        flow.steps = [.xref(pointer: "/data/order", system: "mes", kind: "order", keepMissing: false)]
+        h = try Harness(flow: flow)
+        try await h.send("x1", order: "LINE4-JOB-17")
+        try await h.router.routeOnce()
+        try await h.worker().runOnce()
+        let dead = try #require(try await h.store.deliveries(DeliveryQuery(states: [.dead])).first)
+        #expect(dead.lastError == "step 1: xref: mes order 'LINE4-JOB-17' has no cross-reference: add it (PUT /v1/xrefs), then replay")
+        try await h.store.putXrefs([CrossReference(system: "mes", kind: "order", externalID: "LINE4-JOB-17", value: "WH/MO/00042")])
+        #expect(try await h.store.replay(dead.id, at: h.clock.now))
+        try await h.worker().runOnce()
+        #expect(try await h.states()["x1"] == .done)
+        let delivered = try JSONParser().parse(try #require(h.sink.envelopes.last))
+        #expect(delivered["data"]?["order"] == "WH/MO/00042")
+    }
+
     @Test func backoffIsFullJitterAndCapped() {
         let policy = RetryPolicy(maxAttempts: 10, initialDelay: 1, maxDelay: 60)
         #expect(policy.delay(afterAttempt: 1, unit: 1) == 1)

@@ -12,6 +12,9 @@ public enum FlowStep: Sendable, Hashable {
     case lookup(pointer: JSONPointer, table: [String: JSONValue], keepMissing: Bool)
     /// One event per element of the array at `pointer`, each with the element at `into`.
     case split(pointer: JSONPointer, into: JSONPointer)
+    /// Replaces the source system's id at `pointer` with its canonical value from the cross-reference
+    /// table `(system, kind)` (managed through `/v1/xrefs`); a missing entry is an error or kept.
+    case xref(pointer: JSONPointer, system: String, kind: String, keepMissing: Bool)
 
     public enum Condition: Sendable, Hashable {
         case equals(JSONValue)
@@ -32,8 +35,28 @@ public enum FlowStep: Sendable, Hashable {
         }
     }
 
+    /// Looks a cross-reference up: `(system, kind, external id)` → canonical value.
+    public typealias XrefResolver = @Sendable (String, String, String) async throws -> String?
+
+    /// Like ``apply(_:)``, with the cross-reference tables for `xref` steps.
+    public func apply(_ envelope: JSONValue, xrefs: XrefResolver?) async throws(StepError) -> [JSONValue] {
+        guard case .xref(let pointer, let system, let kind, let keepMissing) = self else { return try apply(envelope) }
+        guard let value = pointer.resolve(in: envelope) else { throw StepError("xref: \(pointer) is not in the event") }
+        let key = value.stringValue ?? value.canonicalText
+        guard let xrefs else { throw StepError("xref: no cross-reference tables here") }
+        let mapped: String?
+        do { mapped = try await xrefs(system, kind, key) } catch { throw StepError("xref: the cross-reference table cannot be read: \(error)") }
+        guard let mapped else {
+            if keepMissing { return [envelope] }
+            throw StepError("xref: \(system) \(kind) '\(key)' has no cross-reference: add it (PUT /v1/xrefs), then replay")
+        }
+        return [try envelope.setting(pointer, to: .string(mapped))]
+    }
+
     public func apply(_ envelope: JSONValue) throws(StepError) -> [JSONValue] {
         switch self {
+        case .xref:
+            throw StepError("xref needs the cross-reference tables")
         case .filter(let pointer, let condition, let negate):
             let value = pointer.resolve(in: envelope)
             let holds: Bool
@@ -98,6 +121,19 @@ extension FlowStep {
             var next: [JSONValue] = []
             for e in current {
                 do { next += try step.apply(e) } catch { throw StepError("step \(index + 1): \(error.message)") }
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// Runs `steps` in order over one envelope, `xref` steps against `xrefs`.
+    public static func run(_ steps: [FlowStep], on envelope: JSONValue, xrefs: XrefResolver?) async throws(StepError) -> [JSONValue] {
+        var current = [envelope]
+        for (index, step) in steps.enumerated() {
+            var next: [JSONValue] = []
+            for e in current {
+                do { next += try await step.apply(e, xrefs: xrefs) } catch { throw StepError("step \(index + 1): \(error.message)") }
             }
             current = next
         }

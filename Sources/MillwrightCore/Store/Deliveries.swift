@@ -171,3 +171,29 @@ public protocol DeliveryStore: Sendable {
     func journalPlan(key: String) async throws -> String?
     func recordJournalPlan(key: String, plan: String, at: Date) async throws
 }
+
+/// A cross-reference: a source system's identifier for something, and Millwright's canonical value for
+/// it (`scada` `equipment` `M-07` → `CNC-07`).
+public struct CrossReference: Sendable, Hashable {
+    public var system: String
+    public var kind: String
+    public var externalID: String
+    public var value: String
+
+    public init(system: String, kind: String, externalID: String, value: String) {
+        self.system = system
+        self.kind = kind
+        self.externalID = externalID
+        self.value = value
+    }
+}
+
+/// The cross-reference tables (`xrefs`), kept in the store and used by the `xref` flow step.
+public protocol CrossReferenceStore: Sendable {
+    func xref(system: String, kind: String, externalID: String) async throws -> String?
+    /// Inserts or replaces, in one transaction.
+    func putXrefs(_ xrefs: [CrossReference]) async throws
+    func xrefs(system: String?, kind: String?, limit: Int) async throws -> [CrossReference]
+    /// Returns whether one was deleted.
+    func deleteXref(system: String, kind: String, externalID: String) async throws -> Bool
+}
