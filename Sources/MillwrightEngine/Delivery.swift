@@ -166,8 +166,12 @@ public final class DeliveryWorker: Service, Sendable {
         let time = now()
         var free = Set<String>()
         var probes: [String: Set<String>] = [:]
+        var batches: [Flow] = []
         for sink in Set(flows.values.map(\.sink)) {
-            let names = Set(flows.values.filter { $0.sink == sink }.map(\.name))
+            let names = Set(flows.values.filter { $0.sink == sink && $0.sync == .realtime }.map(\.name))
+            let batched = flows.values.filter { $0.sink == sink && $0.sync != .realtime }
+            if !batched.isEmpty, breakers.state(of: sink).phase == .closed { batches += batched }
+            if names.isEmpty { continue }
             switch breakers.permit(sink, now: time) {
             case .open: free.formUnion(names)
             case .probe: probes[sink] = names
@@ -181,12 +185,50 @@ public final class DeliveryWorker: Service, Sendable {
             if probe.isEmpty { breakers.releaseProbe(sink) }
             claimed += probe
         }
-        guard !claimed.isEmpty else { return 0 }
+        var ran = 0
+        for flow in batches.sorted(by: { $0.name < $1.name }) {
+            ran += try await runBatch(flow, now: time)
+        }
+        guard !claimed.isEmpty else { return ran }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
                 group.addTask { try await self.run(delivery) }
             }
             try await group.waitForAll()
+        }
+        return claimed.count + ran
+    }
+
+    /// A micro-batch flow: once `max` deliveries are due, or the oldest has waited `window`, claims up to
+    /// `max` of them and hands them to the sink in one `deliverBatch`. Each delivery keeps its own
+    /// outcome, attempt record and retry schedule.
+    func runBatch(_ flow: Flow, now time: Date) async throws -> Int {
+        guard case .microBatch(let max, let window) = flow.sync, let sink = sinks[flow.sink] else { return 0 }
+        let waiting = try await store.deliveries(DeliveryQuery(states: [.pending, .retrying], flow: flow.name, limit: max))
+        let due = waiting.filter { $0.nextAttemptAt <= time }
+        guard let oldest = due.map(\.createdAt).min() else { return 0 }
+        guard due.count >= max || time.timeIntervalSince(oldest) >= window else { return 0 }
+        let claimed = try await store.claim(owner: owner, now: time, lease: lease, limit: max, flows: [flow.name], gaps: [flow.name: flow.gap])
+        guard !claimed.isEmpty else { return 0 }
+        var events: [(Delivery, StoredEvent)] = []
+        for delivery in claimed {
+            var query = EventQuery()
+            query.after = delivery.eventSeq - 1
+            query.limit = 1
+            if let event = try await store.events(query).first, event.seq == delivery.eventSeq {
+                events.append((delivery, event))
+            } else {
+                try await finish(delivery, flow: flow, event: nil, outcome: .permanent(code: "MW-FLOW-0003", message: "event #\(delivery.eventSeq) is no longer in the log"), started: now(), micros: 0)
+            }
+        }
+        let started = now()
+        let clock = ContinuousClock.now
+        let outcomes = await sink.deliverBatch(events.map(\.1), operation: flow.operation)
+        let elapsed = ContinuousClock.now - clock
+        let micros = (elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000) / Int64(Swift.max(1, events.count))
+        for (index, (delivery, event)) in events.enumerated() {
+            let outcome = index < outcomes.count ? outcomes[index] : .transient(code: "MW-FLOW-0009", message: "the sink answered \(outcomes.count) outcomes for \(events.count) events", retryAfter: nil)
+            try await finish(delivery, flow: flow, event: event, outcome: outcome, started: started, micros: micros)
         }
         return claimed.count
     }
@@ -216,7 +258,11 @@ public final class DeliveryWorker: Service, Sendable {
         }
         let elapsed = ContinuousClock.now - clock
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        let flow = flows[delivery.flow]
+        try await finish(delivery, flow: flows[delivery.flow], event: event, outcome: outcome, started: started, micros: micros)
+    }
+
+    /// Records one attempt's outcome: done, retry at now + backoff, or dead; feeds the breaker, metrics and log.
+    func finish(_ delivery: Delivery, flow: Flow?, event: StoredEvent?, outcome: SinkOutcome, started: Date, micros: Int64) async throws {
         let policy = flow?.retry ?? RetryPolicy()
         let completion: DeliveryCompletion
         let attempt: DeliveryAttempt

@@ -77,6 +77,50 @@ public struct OdooSink: Sink {
         }
     }
 
+    /// Product upserts of a micro-batch go to Odoo together: one `upsertProducts` (a `create` per 300 new
+    /// products) instead of five calls per product. Other operations go one by one.
+    public func deliverBatch(_ events: [StoredEvent], operation: String) async -> [SinkOutcome] {
+        guard operation == "product.upsert", events.count > 1 else {
+            var outcomes: [SinkOutcome] = []
+            for event in events { outcomes.append(await deliver(event, operation: operation)) }
+            return outcomes
+        }
+        var decoded: [Int: ProductUpserted] = [:]
+        var outcomes = [SinkOutcome](repeating: .permanent(code: "MW-FLOW-0006", message: "not a product upsert"), count: events.count)
+        for (index, event) in events.enumerated() where event.type == ProductUpserted.eventType {
+            do {
+                let data = try JSONParser(maxDepth: 512).parse(event.envelope)["data"] ?? .null
+                decoded[index] = try decode(ProductUpserted.self, data)
+            } catch let error as OdooError {
+                outcomes[index] = .permanent(code: error.code, message: error.message)
+            } catch {
+                outcomes[index] = .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+            }
+        }
+        do throws(OdooError) {
+            let ops = try await operationsProvider()
+            // Later events win for the same product (the batch is in log order).
+            let results = try await ops.upsertProducts(decoded.sorted { $0.key < $1.key }.map(\.value))
+            for (index, product) in decoded {
+                switch results[product.product] {
+                case .success(let id)?: outcomes[index] = .applied("product \(product.product.rawValue) is Odoo product \(id) (batch of \(decoded.count))")
+                case .failure(let error)?:
+                    outcomes[index] = error.retryable
+                        ? .transient(code: error.code, message: error.message, retryAfter: error.retryAfter.map(TimeInterval.init))
+                        : .permanent(code: error.code, message: error.message)
+                case nil: outcomes[index] = .transient(code: "MW-ODOO-0014", message: "no result for product \(product.product.rawValue)", retryAfter: nil)
+                }
+            }
+        } catch {
+            for index in decoded.keys {
+                outcomes[index] = error.retryable
+                    ? .transient(code: error.code, message: error.message, retryAfter: error.retryAfter.map(TimeInterval.init))
+                    : .permanent(code: error.code, message: error.message)
+            }
+        }
+        return outcomes
+    }
+
     func decode<T: CanonicalEventData>(_ type: T.Type, _ data: JSONValue) throws(OdooError) -> T {
         do { return try CanonicalCoding.decode(T.self, from: data) } catch {
             throw OdooError(.dataProblem, "the event's data does not decode as \(T.eventType): \(error)")

@@ -83,8 +83,17 @@ public struct FlowLoader: Sendable {
                 }
             }
         }
-        if let v = m["sync"], (try r.string(v)) != "realtime" {
-            throw r.error(v, "only 'sync: realtime' is supported in this version (micro-batch and schedule are not built yet)")
+        if let v = m["sync"] {
+            if case .scalar = v {
+                guard try r.string(v) == "realtime" else { throw r.error(v, "sync is 'realtime' or {micro-batch: {max, window}} (schedules are not built yet)") }
+            } else {
+                let sync = try r.mapping(v, keys: ["micro-batch"])
+                guard let batch = sync["micro-batch"] else { throw r.error(v, "expected micro-batch: {max, window}") }
+                let b = try r.mapping(batch, keys: ["max", "window"])
+                let max = try b["max"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: 1...10_000) } ?? 100
+                let window = try b["window"].map { (n) throws(ConfigurationError) -> TimeInterval in try duration(n, r) } ?? 2
+                flow.sync = .microBatch(max: max, window: window)
+            }
         }
         if let v = m["steps"] {
             guard case .sequence(let items) = v else { throw r.error(v, "expected a list of steps (filter, set, lookup, split)") }

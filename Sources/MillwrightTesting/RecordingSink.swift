@@ -24,6 +24,18 @@ public final class RecordingSink: Sink {
         state.withLock { $0.outage = outcome }
     }
 
+    private let batchSizes = Mutex<[Int]>([])
+
+    /// The size of every `deliverBatch` call, in order.
+    public var batches: [Int] { batchSizes.withLock { $0 } }
+
+    public func deliverBatch(_ events: [StoredEvent], operation: String) async -> [SinkOutcome] {
+        batchSizes.withLock { $0.append(events.count) }
+        var outcomes: [SinkOutcome] = []
+        for event in events { outcomes.append(await deliver(event, operation: operation)) }
+        return outcomes
+    }
+
     /// The envelopes the sink was given (after the flow's steps), in order.
     public var envelopes: [String] { state.withLock { $0.calls.map(\.envelope) } }
 

@@ -37,15 +37,16 @@ import Testing
         #expect(!flow.matches(type: "mfg.production.completed.v1", source: "qms/lab"))
     }
 
-    @Test func mistakesHaveTheirPlace() {
+    @Test func mistakesHaveTheirPlace() throws {
         let base = "name: x\nmatch: {types: [a]}\nsink: odoo\n"
         #expect(error(base + "operation: production.complete\npriorty: bulk\n") == "f.yaml:5:1: unknown key 'priorty' (did you mean 'priority'?); allowed here: " + FlowLoaderTests.allowed)
         #expect(error(base + "operation: nope\n").hasPrefix("f.yaml:4:12: sink 'odoo' has no operation 'nope'"))
         #expect(error("name: x\nmatch: {types: [a]}\nsink: mqtt\noperation: y\n").hasPrefix("f.yaml:3:7: unknown sink 'mqtt'"))
         #expect(error(base + "operation: scrap\nsla: soon\n").hasPrefix("f.yaml:5:6: expected a duration"))
         #expect(error(base + "operation: scrap\npartition: data.order\n").hasPrefix("f.yaml:5:12: partition is 'event'"))
-        #expect(error(base + "operation: scrap\nsync: {micro-batch: {max: 5}}\n").hasPrefix("f.yaml:5:7: expected text"))
-        #expect(error(base + "operation: scrap\nsync: hourly\n").hasPrefix("f.yaml:5:7: only 'sync: realtime'"))
+        #expect(error(base + "operation: scrap\nsync: {micro-batch: {max: 0}}\n").hasPrefix("f.yaml:5:27: must be from 1 to 10000"))
+        #expect(error(base + "operation: scrap\nsync: hourly\n").hasPrefix("f.yaml:5:7: sync is 'realtime' or {micro-batch"))
+        #expect(try loader.load(yaml: base + "operation: scrap\nsync: {micro-batch: {max: 50, window: 1s}}\n", file: "f.yaml").sync == .microBatch(max: 50, window: 1))
         #expect(error("name: x\nsink: odoo\noperation: scrap\n").hasPrefix("f.yaml:1:1: missing required key 'match'"))
     }
 

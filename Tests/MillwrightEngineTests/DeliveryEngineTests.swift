@@ -272,6 +272,27 @@ import Testing
         #expect(delivered["data"]?["order"] == "WH/MO/00042")
     }
 
+    @Test func aMicroBatchWaitsForItsSizeOrItsWindow() async throws {
+        var h = try Harness()
+        var flow = h.flow
+        flow.sync = .microBatch(max: 4, window: 2)
+        flow.partition = .event
+        h = try Harness(flow: flow)
+        for i in 1...3 { try await h.send("b\(i)", order: "MO-\(i)") }
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        #expect(try await worker.runOnce() == 0, "3 of 4, and the window is still open")
+        for i in 4...9 { try await h.send("b\(i)", order: "MO-\(i)") }
+        try await h.router.routeOnce()
+        #expect(try await worker.runOnce() == 4, "full: the first 4 go at once")
+        #expect(try await worker.runOnce() == 4)
+        #expect(try await worker.runOnce() == 0, "one left, window open")
+        h.clock.advance(2)
+        #expect(try await worker.runOnce() == 1, "the window closed")
+        #expect(h.sink.batches == [4, 4, 1])
+        #expect(try await h.states().values.allSatisfy { $0 == .done })
+    }
+
     @Test func backoffIsFullJitterAndCapped() {
         let policy = RetryPolicy(maxAttempts: 10, initialDelay: 1, maxDelay: 60)
         #expect(policy.delay(afterAttempt: 1, unit: 1) == 1)

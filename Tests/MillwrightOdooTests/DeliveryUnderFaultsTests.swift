@@ -108,3 +108,27 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension DeliveryUnderFaultsTests {
+    /// 650 product events through the built-in flow: micro-batches of 300 make three `create` calls, not
+    /// 650; one product with a unit Odoo lacks is a dead letter of its own.
+    @Test func productUpsertsAreMicroBatchedIntoFewOdooCalls() async throws {
+        try await withOdooSimulator { sim in
+            var settings = OdooSettings(url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: "admin", apiKey: sim.adminAPIKey, callsPerSecond: nil)
+            settings.backoff = { _, _ in .zero }
+            let e2e = try EndToEnd(try await OdooClient.connect(settings))
+            for i in 0..<650 {
+                try await e2e.send("p-\(i)", ProductUpserted.eventType, ["product": .string("MB-\(i)"), "name": .string("Batched \(i)"), "uom": i == 7 ? "PR" : "H87"])
+            }
+            try await e2e.drainWithRetries(rounds: 10)
+            let creates = sim.callLog.filter { $0.model == "product.product" && $0.method == "create" }
+            #expect(creates.count == 3, "300 + 300 + 50")
+            #expect(sim.productID(code: "MB-649") != nil)
+            #expect(sim.productID(code: "MB-7") == nil)
+            let dead = try await e2e.store.deliveries(DeliveryQuery(states: [.dead]))
+            #expect(dead.count == 1)
+            #expect(dead.first?.lastErrorCode == "MW-ODOO-0016")
+            #expect(try await e2e.store.deliveries(DeliveryQuery(states: [.done], limit: 1000)).count == 649)
+        }
+    }
+}

@@ -41,6 +41,14 @@ public struct Flow: Sendable, Hashable {
     public var gap = GapPolicy()
     /// Steps run on the event before the sink sees it (filter, set, lookup, split).
     public var steps: [FlowStep] = []
+    /// When deliveries go: one by one as they come, or gathered into micro-batches.
+    public var sync: Sync = .realtime
+
+    public enum Sync: Sendable, Hashable {
+        case realtime
+        /// Up to `max` deliveries at once, sent when `max` are due or the oldest has waited `window`.
+        case microBatch(max: Int, window: TimeInterval)
+    }
 
     public init(
         name: String, description: String = "", types: [String], sources: [String] = [], sink: String, operation: String,

@@ -20,6 +20,17 @@ public protocol Sink: Sendable {
     /// The operations this sink offers (`production.complete`), for validating flows.
     var operations: Set<String> { get }
     func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome
+    /// Several events for one operation at once (a micro-batch): one outcome per event, in order. A sink
+    /// that can merge them into one call of its target does so; by default they go one by one.
+    func deliverBatch(_ events: [StoredEvent], operation: String) async -> [SinkOutcome]
+}
+
+extension Sink {
+    public func deliverBatch(_ events: [StoredEvent], operation: String) async -> [SinkOutcome] {
+        var outcomes: [SinkOutcome] = []
+        for event in events { outcomes.append(await deliver(event, operation: operation)) }
+        return outcomes
+    }
 }
 
 /// Retries with exponential backoff and full jitter: attempt n waits a uniform time in
