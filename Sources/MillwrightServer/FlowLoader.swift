@@ -104,7 +104,7 @@ public struct FlowLoader: Sendable {
 
     /// One step: a mapping with exactly one key, the step's kind.
     func step(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> FlowStep {
-        let kinds = ["filter", "set", "lookup", "split", "xref"]
+        let kinds = ["filter", "set", "lookup", "split", "xref", "status-map", "convert-units"]
         let m = try r.mapping(node, keys: kinds)
         guard m.count == 1, let (kind, body) = m.first else { throw r.error(node, "a step is one of \(kinds.joined(separator: ", ")), e.g. - filter: {pointer: /data/final, equals: true}") }
         func pointer(_ n: Node) throws(ConfigurationError) -> JSONPointer {
@@ -154,6 +154,33 @@ public struct FlowLoader: Sendable {
                 }
             }
             return .lookup(pointer: try pointer(p), table: table, keepMissing: keep)
+        case "status-map":
+            let sm = try r.mapping(body, keys: ["pointer", "table", "native", "missing"])
+            guard let p = sm["pointer"], let t = sm["table"] else { throw r.error(body, "status-map needs 'pointer' and 'table'") }
+            guard case .mapping(let pairs) = t else { throw r.error(t, "table is a mapping of native status: canonical state") }
+            var table: [String: OrderState] = [:]
+            for (key, value) in pairs {
+                let text = try r.string(value)
+                guard let state = OrderState(rawValue: text) else {
+                    throw r.error(value, "'\(text)' is not a canonical state: use one of \(OrderState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                table[try r.string(key)] = state
+            }
+            var keep = false
+            if let missing = sm["missing"] {
+                switch try r.string(missing) {
+                case "keep": keep = true
+                case "error": keep = false
+                default: throw r.error(missing, "expected keep or error")
+                }
+            }
+            return .statusMap(pointer: try pointer(p), table: table, native: try sm["native"].map { (n) throws(ConfigurationError) -> JSONPointer in try pointer(n) }, keepMissing: keep)
+        case "convert-units":
+            let c = try r.mapping(body, keys: ["quantity", "uom", "to"])
+            guard let q = c["quantity"], let u = c["uom"], let to = c["to"] else { throw r.error(body, "convert-units needs 'quantity', 'uom' and 'to'") }
+            let target = try r.string(to)
+            guard UnitCatalogue.standard.contains(target) else { throw r.error(to, "'\(target)' is not a UN/ECE unit Millwright knows (e.g. KGM, H87, MTR, LTR)") }
+            return .convertUnits(quantity: try pointer(q), uom: try pointer(u), to: UnitCode(target))
         case "xref":
             let x = try r.mapping(body, keys: ["pointer", "system", "kind", "missing"])
             guard let p = x["pointer"], let system = x["system"], let k = x["kind"] else { throw r.error(body, "xref needs 'pointer', 'system' and 'kind'") }

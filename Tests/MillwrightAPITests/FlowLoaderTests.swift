@@ -63,6 +63,17 @@ import Testing
               - split: {pointer: /data/lines, into: /data/line}
             """, file: "f.yaml")
         #expect(flow.steps.count == 4)
+        let more = try loader.load(yaml: """
+            name: status
+            match: {types: [a]}
+            sink: odoo
+            operation: scrap
+            steps:
+              - status-map: {pointer: /data/state, table: {RUN: in_progress, HOLD: blocked}, native: /data/native_state}
+              - convert-units: {quantity: /data/quantity, uom: /data/uom, to: KGM}
+            """, file: "f.yaml")
+        #expect(more.steps.count == 2)
+        #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - status-map: {pointer: /data/s, table: {RUN: running}}\n").hasPrefix("f.yaml:6:49: 'running' is not a canonical state"))
         #expect(flow.steps[1] == .lookup(pointer: "/data/product", table: ["M-07-PANEL": "FURN_7023"], keepMissing: true))
         #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - map: {a: b}\n").hasPrefix("f.yaml:6:5: unknown key 'map'"))
         #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - filter: {pointer: data, equals: 1}\n").hasPrefix("f.yaml:6:23: expected a JSON pointer"))

@@ -32,6 +32,25 @@ import Testing
         #expect(pieces.map { $0["data"]?["lot"]?["lot"] } == ["A", "B"])
     }
 
+    @Test func statusMapAndUnitConversion() throws {
+        let status: JSONValue = ["data": ["order": "WH/MO/1", "state": "RUN"]]
+        let mapped = try FlowStep.statusMap(pointer: "/data/state", table: ["RUN": .inProgress], native: "/data/native_state", keepMissing: false).apply(status)
+        #expect(mapped.first?["data"]?["state"] == "in_progress")
+        #expect(mapped.first?["data"]?["native_state"] == "RUN")
+        #expect(throws: StepError.self) { try FlowStep.statusMap(pointer: "/data/state", table: [:], native: nil, keepMissing: false).apply(status) }
+
+        let grams: JSONValue = ["data": ["quantity": .number("1500"), "uom": "GRM"]]
+        let kilos = try FlowStep.convertUnits(quantity: "/data/quantity", uom: "/data/uom", to: UnitCode("KGM")).apply(grams)
+        #expect(kilos.first?["data"]?["quantity"] == .number("1.5"))
+        #expect(kilos.first?["data"]?["uom"] == "KGM")
+        do {
+            _ = try FlowStep.convertUnits(quantity: "/data/quantity", uom: "/data/uom", to: UnitCode("H87")).apply(grams)
+            Issue.record("grams to pieces must fail")
+        } catch {
+            #expect(error.message.hasPrefix("convert-units: cannot convert gram"))
+        }
+    }
+
     @Test func stepsRunInOrderAndNameTheOneThatFailed() throws {
         let steps: [FlowStep] = [
             .split(pointer: "/data/lines", into: "/data/line"),

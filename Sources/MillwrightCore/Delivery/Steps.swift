@@ -12,6 +12,12 @@ public enum FlowStep: Sendable, Hashable {
     case lookup(pointer: JSONPointer, table: [String: JSONValue], keepMissing: Bool)
     /// One event per element of the array at `pointer`, each with the element at `into`.
     case split(pointer: JSONPointer, into: JSONPointer)
+    /// Maps a native status at `pointer` to a canonical order state (`released`, `in_progress`, …), keeping
+    /// the native one at `native` when given. Table values are checked against the states when loaded.
+    case statusMap(pointer: JSONPointer, table: [String: OrderState], native: JSONPointer?, keepMissing: Bool)
+    /// Converts the quantity at `quantity`, in the UN/ECE unit at `uom`, to `to` (same dimension only;
+    /// kilograms to pieces is an error, never a guess) and writes both back.
+    case convertUnits(quantity: JSONPointer, uom: JSONPointer, to: UnitCode)
     /// Replaces the source system's id at `pointer` with its canonical value from the cross-reference
     /// table `(system, kind)` (managed through `/v1/xrefs`); a missing entry is an error or kept.
     case xref(pointer: JSONPointer, system: String, kind: String, keepMissing: Bool)
@@ -89,6 +95,26 @@ public enum FlowStep: Sendable, Hashable {
                 throw StepError("lookup: '\(key)' at \(pointer) is not in the flow's table: add it, then replay")
             }
             return [try envelope.setting(pointer, to: mapped)]
+        case .statusMap(let pointer, let table, let native, let keepMissing):
+            guard let value = pointer.resolve(in: envelope) else { throw StepError("status-map: \(pointer) is not in the event") }
+            let key = value.stringValue ?? value.canonicalText
+            guard let state = table[key] else {
+                if keepMissing { return [envelope] }
+                throw StepError("status-map: the status '\(key)' at \(pointer) is not in the flow's table: map it to one of \(OrderState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var result = try envelope.setting(pointer, to: .string(state.rawValue))
+            if let native { result = try result.setting(native, to: value) }
+            return [result]
+        case .convertUnits(let quantityPointer, let uomPointer, let target):
+            guard case .number(let text)? = quantityPointer.resolve(in: envelope), let quantity = Decimal(string: text) else {
+                throw StepError("convert-units: \(quantityPointer) is not a number")
+            }
+            guard let unit = uomPointer.resolve(in: envelope)?.stringValue else { throw StepError("convert-units: \(uomPointer) is not a unit code") }
+            let converted: Decimal
+            do { converted = try UnitCatalogue.standard.convert(quantity, from: UnitCode(unit), to: target) } catch {
+                throw StepError("convert-units: \(error.message)")
+            }
+            return [try envelope.setting(quantityPointer, to: .number(converted.description)).setting(uomPointer, to: .string(target.rawValue))]
         case .split(let pointer, let into):
             guard case .array(let items)? = pointer.resolve(in: envelope) else { throw StepError("split: \(pointer) is not an array") }
             var pieces: [JSONValue] = []
