@@ -29,9 +29,11 @@ struct DeliveryUnderFaultsTests {
             try await s.stock("FURN_8111", 100_000)
             _ = try await s.ops.upsertProducts([try s.decode(ProductUpserted.self, ["product": "MW-COUNT-1", "name": "Counted part", "uom": "H87"])])
 
-            // 12 orders of 10 units; each gets 10 completions of 1 (the last one final), in log order.
+            // 12 orders of 10 units (MILLWRIGHT_E2E_ORDERS for a bigger run); each gets 10 completions of 1
+            // (the last one final).
+            let count = ProcessInfo.processInfo.environment["MILLWRIGHT_E2E_ORDERS"].flatMap(Int.init) ?? 12
             var orders: [String] = []
-            for _ in 0..<12 {
+            for _ in 0..<count {
                 let order = try await s.makeOrder("FURN_7023", quantity: 10)
                 _ = try await s.ops.confirmOrder(OrderReference(rawValue: order.name))
                 orders.append(order.name)
@@ -65,7 +67,9 @@ struct DeliveryUnderFaultsTests {
             sim.inject(.dropConnection(afterApplying: false), model: "mrp.production", method: "set_qty_producing", times: 5)
             sim.inject(.overloaded(retryAfter: 0), model: "stock.quant", method: "create", times: 3)
 
+            let started = ContinuousClock.now
             try await e2e.drainWithRetries(rounds: 200)
+            print("production day: \(sent) completions of \(count) orders delivered in \(ContinuousClock.now - started)")
 
             // Every order: exactly 10 produced over its chain, all done, one backorder per partial.
             for order in orders {
@@ -129,6 +133,62 @@ extension DeliveryUnderFaultsTests {
             #expect(dead.count == 1)
             #expect(dead.first?.lastErrorCode == "MW-ODOO-0016")
             #expect(try await e2e.store.deliveries(DeliveryQuery(states: [.done], limit: 1000)).count == 649)
+        }
+    }
+}
+
+extension DeliveryUnderFaultsTests {
+    /// Odoo goes away (every call's connection is dropped) while completions are pending: the breaker
+    /// opens after 5 failures, only probes reach Odoo while it is open, and when Odoo is back everything
+    /// drains, each order's completions in order.
+    @Test func anOdooOutageOpensTheBreakerThenEverythingDrainsInOrder() async throws {
+        try await withOdooSimulator { sim in
+            var settings = OdooSettings(url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: "admin", apiKey: sim.adminAPIKey, callsPerSecond: nil, maxAttempts: 1)
+            settings.backoff = { _, _ in .zero }
+            let e2e = try EndToEnd(try await OdooClient.connect(settings))
+            let s = e2e.scenarios
+            try await s.stock("FURN_7111", 10_000)
+            try await s.stock("FURN_8111", 10_000)
+            var orders: [String] = []
+            for _ in 0..<4 {
+                let order = try await s.makeOrder("FURN_7023", quantity: 3)
+                _ = try await s.ops.confirmOrder(OrderReference(rawValue: order.name))
+                orders.append(order.name)
+            }
+            for step in 0..<3 {
+                for (o, order) in orders.enumerated() {
+                    var data: JSONValue = ["order": .string(order), "quantity": 1, "uom": "H87"]
+                    if step == 2, case .object(var d) = data { d["final"] = true; data = .object(d) }
+                    try await e2e.send("out-\(o)-\(step)", ProductionCompleted.eventType, data, sequence: step + 1)
+                }
+            }
+            sim.inject(.dropConnection(afterApplying: false), times: 1_000)  // Odoo is down
+            let callsBefore = sim.callLog.count
+            let breakers = CircuitBreakers(threshold: 5, cooldown: 10, maxCooldown: 40)
+            let (router, worker, clock) = try e2e.engine(breakers: breakers)
+            while try await router.routeOnce() > 0 {}
+            for _ in 0..<20 {  // 20 rounds of 5 s: the outage lasts 100 s
+                _ = try await worker.runOnce()
+                clock.advance(5)
+            }
+            let duringOutage = sim.callLog.count - callsBefore
+            #expect(breakers.state(of: "odoo").phase != .closed)
+            #expect(duringOutage <= 12, "the breaker bounds the calls while Odoo is down (made \(duringOutage))")
+
+            // Odoo is back.
+            sim.clearFaults()
+            for _ in 0..<40 {
+                while try await worker.runOnce() > 0 {}
+                if try await e2e.store.deliveries(DeliveryQuery(states: [.pending, .retrying, .inFlight], limit: 1)).isEmpty { break }
+                clock.advance(60)
+            }
+            #expect(breakers.state(of: "odoo").phase == .closed)
+            for order in orders {
+                let chain = try await s.ops.findOrders(OrderQuery(name: OrderReference(rawValue: order)))
+                #expect(chain.reduce(Decimal(0)) { $0 + $1.quantityProduced } == 3, "\(order)")
+                #expect(chain.allSatisfy { $0.state == "done" }, "\(order): the final came last")
+            }
+            #expect(try await e2e.store.deliveries(DeliveryQuery(states: [.dead])).isEmpty)
         }
     }
 }

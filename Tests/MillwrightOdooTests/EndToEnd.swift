@@ -33,6 +33,21 @@ struct EndToEnd {
         _ = try await store.append([event], receivedAt: Date())
     }
 
+    /// A router and a worker on the shipped flows, with a clock the test moves.
+    func engine(breakers: CircuitBreakers) throws -> (DeliveryRouter, DeliveryWorker, TestDate) {
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .critical
+        let ops = scenarios.ops
+        let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
+        let flows = try EndToEnd.shippedFlows(sink)
+        let clock = TestDate()
+        let router = DeliveryRouter(store: store, flows: flows, now: { clock.now }, logger: logger)
+        let worker = DeliveryWorker(
+            store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 4, now: { clock.now }, random: { 1 },
+            breakers: breakers, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        return (router, worker, clock)
+    }
+
     /// Routes and delivers until nothing is pending, moving time past each retry's backoff.
     func drainWithRetries(rounds: Int) async throws {
         var logger = Logger(label: "e2e")

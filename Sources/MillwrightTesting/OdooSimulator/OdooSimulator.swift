@@ -100,6 +100,11 @@ public final class OdooSimulator: Sendable {
     }
 
     /// Faults not yet consumed.
+    /// Forgets every fault still queued (the outage is over).
+    public func clearFaults() {
+        core.state.withLock { $0.faults.removeAll() }
+    }
+
     public var pendingFaults: Int { core.state.withLock { $0.faults.reduce(0) { $0 + $1.remaining } } }
 
     // MARK: Inspection
