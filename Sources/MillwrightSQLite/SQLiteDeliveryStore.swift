@@ -26,7 +26,7 @@ extension SQLiteStore {
                     UNIQUE (flow, event_seq)
                 );
                 CREATE INDEX deliveries_due ON deliveries(state, next_attempt_us);
-                CREATE INDEX deliveries_partition ON deliveries(flow, partition_key, id);
+                CREATE INDEX deliveries_partition ON deliveries(partition_key, id);
                 CREATE INDEX deliveries_event ON deliveries(event_seq);
                 CREATE TABLE delivery_attempts (
                     delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
@@ -95,7 +95,7 @@ extension SQLiteStore: DeliveryStore {
                        OR (d.state = 'in_flight' AND d.lease_until_us < :now))
                   AND NOT EXISTS (
                       SELECT 1 FROM deliveries e
-                      WHERE e.flow = d.flow AND e.partition_key = d.partition_key AND e.id != d.id
+                      WHERE e.partition_key = d.partition_key AND e.id != d.id
                         AND ((e.state = 'in_flight' AND e.lease_until_us >= :now)
                              OR (e.state IN ('pending', 'retrying', 'in_flight')
                                  AND CASE WHEN e.sequence IS NOT NULL AND d.sequence IS NOT NULL
@@ -117,8 +117,8 @@ extension SQLiteStore: DeliveryStore {
                 if let sequence = delivery.sequence, let policy = gaps[delivery.flow],
                     let last = try Int64.fetchOne(db, sql: """
                         SELECT max(sequence) FROM deliveries
-                        WHERE flow = ? AND partition_key = ? AND state IN ('done', 'dead') AND sequence IS NOT NULL
-                        """, arguments: [delivery.flow, delivery.partition]),
+                        WHERE partition_key = ? AND state IN ('done', 'dead') AND sequence IS NOT NULL
+                        """, arguments: [delivery.partition]),
                     sequence > last + 1
                 {
                     // The partition's next sequence has not arrived: hold, then deliver or dead-letter.

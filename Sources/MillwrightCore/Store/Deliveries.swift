@@ -146,7 +146,8 @@ public protocol DeliveryStore: Sendable {
     func enqueue(_ deliveries: [NewDelivery], cursor: Int64, at: Date) async throws
 
     /// Claims up to `limit` deliveries that are due, in priority then due order, for `lease`. Only the
-    /// first unfinished delivery of each `(flow, partition)` can be claimed, first by `sequence` (when
+    /// first unfinished delivery of each partition can be claimed, across flows (an order's consumption
+    /// and its completion are two flows, one partition), first by `sequence` (when
     /// both have one) else by arrival: a partition is strictly ordered, and a dead delivery does not block
     /// the ones after it. While a partition's next sequence is missing, the later ones wait as `gaps`
     /// says for their flow. An expired lease makes a delivery claimable again (its worker died).
