@@ -2,19 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import MillwrightCore
+import MillwrightTesting
 import Testing
-
-/// SplitMix64: a tiny seeded generator, so every run sends the same 10,000 bodies.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Makes malformed and hostile request bodies from valid ones.
 struct HostileBodies {

@@ -39,7 +39,7 @@ struct DeliveryUnderFaultsTests {
                 orders.append(order.name)
             }
             var sent = 0
-            var rng = SeededGenerator(seed: 42)
+            var rng = SeededGenerator(state: 42)
             // Each event carries its `sequence`; for every third order the final completion (step 9) arrives
             // before step 8: delivered in sequence order, the final one still closes the order last.
             for step in 0..<10 {
@@ -100,18 +100,6 @@ struct DeliveryUnderFaultsTests {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so the run is the same every time.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 extension DeliveryUnderFaultsTests {
     /// 650 product events through the built-in flow: micro-batches of 300 make three `create` calls, not

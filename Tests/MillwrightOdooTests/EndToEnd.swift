@@ -50,16 +50,7 @@ struct EndToEnd {
 
     /// Routes and delivers until nothing is pending, moving time past each retry's backoff.
     func drainWithRetries(rounds: Int) async throws {
-        var logger = Logger(label: "e2e")
-        logger.logLevel = .critical
-        let ops = scenarios.ops
-        let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
-        let flows = try EndToEnd.shippedFlows(sink)
-        let clock = TestDate()
-        let router = DeliveryRouter(store: store, flows: flows, now: { clock.now }, logger: logger)
-        let worker = DeliveryWorker(
-            store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 4, now: { clock.now }, random: { 1 },
-            breakers: CircuitBreakers(threshold: 1_000), metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        let (router, worker, clock) = try engine(breakers: CircuitBreakers(threshold: 1_000))
         while try await router.routeOnce() > 0 {}
         for _ in 0..<rounds {
             while try await worker.runOnce() > 0 {}
