@@ -167,15 +167,19 @@ public final class DeliveryWorker: Service, Sendable {
         var free = Set<String>()
         var probes: [String: Set<String>] = [:]
         var batches: [Flow] = []
+        var batchProbes: [String: [Flow]] = [:]
         for sink in Set(flows.values.map(\.sink)) {
             let names = Set(flows.values.filter { $0.sink == sink && $0.sync == .realtime }.map(\.name))
-            let batched = flows.values.filter { $0.sink == sink && $0.sync != .realtime }
-            if !batched.isEmpty, breakers.state(of: sink).phase == .closed { batches += batched }
-            if names.isEmpty { continue }
+            let batched = flows.values.filter { $0.sink == sink && $0.sync != .realtime }.sorted { $0.name < $1.name }
             switch breakers.permit(sink, now: time) {
-            case .open: free.formUnion(names)
-            case .probe: probes[sink] = names
-            case .none: continue
+            case .open:
+                free.formUnion(names)
+                batches += batched
+            case .probe:
+                // One probe per sink: a realtime delivery if the sink has such flows, else one micro-batch.
+                if names.isEmpty { batchProbes[sink] = batched } else { probes[sink] = names }
+            case .none:
+                continue
             }
         }
         let gaps = flows.mapValues(\.gap)
@@ -188,6 +192,12 @@ public final class DeliveryWorker: Service, Sendable {
         var ran = 0
         for flow in batches.sorted(by: { $0.name < $1.name }) {
             ran += try await runBatch(flow, now: time)
+        }
+        for (sink, candidates) in batchProbes {
+            var probed = 0
+            for flow in candidates where probed == 0 { probed = try await runBatch(flow, now: time) }
+            if probed == 0 { breakers.releaseProbe(sink) }
+            ran += probed
         }
         guard !claimed.isEmpty else { return ran }
         try await withThrowingTaskGroup(of: Void.self) { group in

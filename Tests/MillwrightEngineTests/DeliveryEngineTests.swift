@@ -293,6 +293,29 @@ import Testing
         #expect(try await h.states().values.allSatisfy { $0 == .done })
     }
 
+    @Test func aSinkWithOnlyMicroBatchFlowsIsProbedAndRecovers() async throws {
+        var h = try Harness(retry: RetryPolicy(maxAttempts: 100, initialDelay: 0.001, maxDelay: 0.001))
+        var flow = h.flow
+        flow.sync = .microBatch(max: 5, window: 1)
+        flow.partition = .event
+        flow.retry = RetryPolicy(maxAttempts: 100, initialDelay: 0.001, maxDelay: 0.001)
+        h = try Harness(flow: flow)
+        h.sink.outage(.transient(code: "MW-ODOO-0011", message: "connection refused", retryAfter: nil))
+        for i in 1...5 { try await h.send("m\(i)", order: "MO-\(i)") }
+        try await h.router.routeOnce()
+        let breakers = CircuitBreakers(threshold: 5, cooldown: 10, maxCooldown: 40)
+        let worker = h.worker(breakers: breakers)
+        #expect(try await worker.runOnce() == 5)
+        #expect(breakers.state(of: "recording").phase == .open)
+        h.clock.advance(5)
+        #expect(try await worker.runOnce() == 0, "open: no batch")
+        h.sink.outage(nil)
+        h.clock.advance(6)
+        #expect(try await worker.runOnce() == 5, "half-open: one batch goes as the probe")
+        #expect(breakers.state(of: "recording").phase == .closed)
+        #expect(try await h.states().values.allSatisfy { $0 == .done })
+    }
+
     @Test func backoffIsFullJitterAndCapped() {
         let policy = RetryPolicy(maxAttempts: 10, initialDelay: 1, maxDelay: 60)
         #expect(policy.delay(afterAttempt: 1, unit: 1) == 1)
