@@ -170,8 +170,7 @@ struct ApprovalRoutes {
                     }
                     status = s
                 case "limit":
-                    guard let v = Int(String(value)), (1...1000).contains(v) else { throw GovernanceRoutes.badQuery("limit", "must be a whole number from 1 to 1000") }
-                    limit = v
+                    limit = try GovernanceRoutes.pageLimit(String(value))
                 default:
                     throw GovernanceRoutes.badQuery(String(name), "unknown query parameter; accepted: status, limit")
                 }

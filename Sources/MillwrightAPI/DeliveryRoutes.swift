@@ -172,8 +172,7 @@ struct DeliveryRoutes {
                 guard let after = Int64(v), after >= 0 else { throw GovernanceRoutes.badQuery("after", "must be a delivery id, 0 or more") }
                 query.after = after
             case "limit" where allowed.contains("limit"):
-                guard let limit = Int(v), (1...1000).contains(limit) else { throw GovernanceRoutes.badQuery("limit", "must be a whole number from 1 to 1000") }
-                query.limit = limit
+                query.limit = try GovernanceRoutes.pageLimit(v)
             default:
                 throw GovernanceRoutes.badQuery(String(name), "unknown query parameter; accepted: \(allowed.joined(separator: ", "))")
             }

@@ -109,8 +109,7 @@ struct GovernanceRoutes {
                     guard let v = Int64(String(value)), v >= 0 else { throw Self.badQuery("after", "must be an entry number, 0 or more") }
                     after = v
                 case "limit":
-                    guard let v = Int(String(value)), (1...1000).contains(v) else { throw Self.badQuery("limit", "must be a whole number from 1 to 1000") }
-                    limit = v
+                    limit = try Self.pageLimit(String(value))
                 default:
                     throw Self.badQuery(String(name), "unknown query parameter; accepted: after, limit")
                 }
@@ -174,6 +173,12 @@ struct GovernanceRoutes {
 
     static func invalid(_ errors: [FieldError]) -> Problem {
         Problem(.unprocessableContent, code: ProblemCode.invalidRequest, title: "Invalid request", detail: "The request body has \(errors.count) problem(s), listed in errors.", errors: errors)
+    }
+
+    /// A `limit` query parameter: a whole number from 1 to `max`.
+    static func pageLimit(_ value: String, max: Int = 1000) throws -> Int {
+        guard let v = Int(value), (1...max).contains(v) else { throw badQuery("limit", "must be a whole number from 1 to \(max)") }
+        return v
     }
 
     static func badQuery(_ name: String, _ detail: String) -> Problem {

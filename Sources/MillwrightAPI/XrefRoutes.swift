@@ -20,8 +20,7 @@ struct XrefRoutes {
                 case "system": system = String(value)
                 case "kind": kind = String(value)
                 case "limit":
-                    guard let v = Int(String(value)), (1...10_000).contains(v) else { throw GovernanceRoutes.badQuery("limit", "must be a whole number from 1 to 10000") }
-                    limit = v
+                    limit = try GovernanceRoutes.pageLimit(String(value), max: 10_000)
                 default: throw GovernanceRoutes.badQuery(String(name), "unknown query parameter; accepted: system, kind, limit")
                 }
             }

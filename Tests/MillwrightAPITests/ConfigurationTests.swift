@@ -37,13 +37,7 @@ struct ConfigurationTests {
         ("retries: 3\n", "millwright.yaml:1:1: unknown key 'retries'"),
     ])
     func mistakesNameTheirPlace(_ yaml: String, _ expected: String) {
-        var c = MillwrightConfiguration()
-        do {
-            try c.apply(yaml: yaml, file: "millwright.yaml")
-            Issue.record("accepted \(yaml)")
-        } catch {
-            #expect(error.description.hasPrefix(expected), "\(error)")
-        }
+        expectConfigurationMistake(yaml, file: "millwright.yaml", startsWith: expected)
     }
 
     @Test func brokenYAMLSaysWhere() {

@@ -326,12 +326,6 @@ struct HookConfigurationTests {
         ("hooks:\n  a:\n    kind: none\n    allow: [10.0.0.1]\n", "m.yaml:3:5: hook source 'a' needs map.type"),
     ])
     func mistakesNameTheirPlace(_ yaml: String, _ expected: String) {
-        var c = MillwrightConfiguration()
-        do {
-            try c.apply(yaml: yaml, file: "m.yaml")
-            Issue.record("accepted \(yaml)")
-        } catch {
-            #expect(error.description.hasPrefix(expected), "\(error)")
-        }
+        expectConfigurationMistake(yaml, file: "m.yaml", startsWith: expected)
     }
 }

@@ -97,12 +97,6 @@ struct RateLimitTests {
         ("limits:\n  rate:\n    accounts:\n      a: {burst: 3}\n", "m.yaml:4:18: burst needs per_second"),
     ])
     func mistakesNameTheirPlace(_ yaml: String, _ expected: String) {
-        var c = MillwrightConfiguration()
-        do {
-            try c.apply(yaml: yaml, file: "m.yaml")
-            Issue.record("accepted \(yaml)")
-        } catch {
-            #expect(error.description.hasPrefix(expected), "\(error)")
-        }
+        expectConfigurationMistake(yaml, file: "m.yaml", startsWith: expected)
     }
 }

@@ -8,6 +8,7 @@ import MillwrightCore
 import MillwrightServer
 import MillwrightSQLite
 import NIOCore
+import Testing
 
 let adminToken = "mw_test0000_admin-secret-for-tests"
 
@@ -88,4 +89,15 @@ func count(id: String, product: String = "FURN_7023", quantity: String = "12", t
 func fixture(_ name: String) throws -> String {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
     return try String(contentsOf: url, encoding: .utf8)
+}
+
+/// Applying `yaml` must fail with an error that starts with `expected` (`file:line:col: message`).
+func expectConfigurationMistake(_ yaml: String, file: String, startsWith expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    var c = MillwrightConfiguration()
+    do {
+        try c.apply(yaml: yaml, file: file)
+        Issue.record("accepted \(yaml)", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error.description.hasPrefix(expected), "\(error)", sourceLocation: sourceLocation)
+    }
 }
