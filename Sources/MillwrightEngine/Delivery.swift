@@ -98,6 +98,7 @@ public final class DeliveryRouter: Service, Sendable {
         let events = try await store.events(query)
         guard let last = events.last else { return 0 }
         var deliveries: [NewDelivery] = []
+        let time = now()
         for event in events {
             let matching = flows.filter { $0.matches(type: event.type, source: event.source) }
             guard !matching.isEmpty else { continue }
@@ -105,10 +106,10 @@ public final class DeliveryRouter: Service, Sendable {
             for flow in matching {
                 deliveries.append(NewDelivery(
                     flow: flow.name, eventSeq: event.seq, partition: flow.partition(of: envelope, seq: event.seq),
-                    sequence: Flow.sequence(of: envelope), priority: flow.priority.rank))
+                    sequence: Flow.sequence(of: envelope), priority: flow.priority.rank, notBefore: flow.sync.firstAttempt(after: time)))
             }
         }
-        try await store.enqueue(deliveries, cursor: last.seq, at: now())
+        try await store.enqueue(deliveries, cursor: last.seq, at: time)
         if !deliveries.isEmpty {
             for bell in wake { bell.ring() }
             logger.debug("routed", metadata: ["mw.events": "\(events.count)", "mw.deliveries": "\(deliveries.count)", "mw.cursor": "\(last.seq)"])
@@ -210,27 +211,48 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     /// A micro-batch flow: once `max` deliveries are due, or the oldest has waited `window`, claims up to
-    /// `max` of them and hands them to the sink in one `deliverBatch`. Each delivery keeps its own
-    /// outcome, attempt record and retry schedule.
+    /// `max` of them and hands them to the sink in one `deliverBatch`. A scheduled flow: its deliveries
+    /// become due at the schedule's firing (the router set their first attempt so), and go in batches of
+    /// `max`. Each delivery keeps its own outcome, attempt record and retry schedule.
     func runBatch(_ flow: Flow, now time: Date) async throws -> Int {
-        guard case .microBatch(let max, let window) = flow.sync, let sink = sinks[flow.sink] else { return 0 }
+        guard let sink = sinks[flow.sink] else { return 0 }
+        let max: Int
+        let window: TimeInterval
+        switch flow.sync {
+        case .realtime: return 0
+        case .microBatch(let size, let wait): (max, window) = (size, wait)
+        case .schedule(_, let size): (max, window) = (size, 0)
+        }
         let waiting = try await store.deliveries(DeliveryQuery(states: [.pending, .retrying], flow: flow.name, limit: max))
         let due = waiting.filter { $0.nextAttemptAt <= time }
         guard let oldest = due.map(\.createdAt).min() else { return 0 }
         guard due.count >= max || time.timeIntervalSince(oldest) >= window else { return 0 }
         let claimed = try await store.claim(owner: owner, now: time, lease: lease, limit: max, flows: [flow.name], gaps: [flow.name: flow.gap])
         guard !claimed.isEmpty else { return 0 }
+        // Each event goes through the flow's steps first; those that come out as one piece go to the sink
+        // together, the rest (split into several, filtered out, failed) are finished one by one.
+        let resolver = xrefResolver
         var events: [(Delivery, StoredEvent)] = []
         for delivery in claimed {
             var query = EventQuery()
             query.after = delivery.eventSeq - 1
             query.limit = 1
-            if let event = try await store.events(query).first, event.seq == delivery.eventSeq {
-                events.append((delivery, event))
-            } else {
+            guard let event = try await store.events(query).first, event.seq == delivery.eventSeq else {
                 try await finish(delivery, flow: flow, event: nil, outcome: .permanent(code: "MW-FLOW-0003", message: "event #\(delivery.eventSeq) is no longer in the log"), started: now(), micros: 0)
+                continue
+            }
+            switch await Self.prepare(event, through: flow, xrefs: resolver) {
+            case .pieces(let pieces) where pieces.count == 1:
+                events.append((delivery, pieces[0]))
+            case .pieces(let pieces):
+                let started = now()
+                let outcome = await Self.deliver(pieces: pieces, operation: flow.operation, to: sink)
+                try await finish(delivery, flow: flow, event: event, outcome: outcome, started: started, micros: 0)
+            case .outcome(let outcome):
+                try await finish(delivery, flow: flow, event: event, outcome: outcome, started: now(), micros: 0)
             }
         }
+        guard !events.isEmpty else { return claimed.count }
         let started = now()
         let clock = ContinuousClock.now
         let outcomes = await sink.deliverBatch(events.map(\.1), operation: flow.operation)
@@ -243,6 +265,12 @@ public final class DeliveryWorker: Service, Sendable {
         return claimed.count
     }
 
+    /// Looks identifiers up in the store's cross-reference tables (for `xref` steps).
+    var xrefResolver: FlowStep.XrefResolver? {
+        guard let tables = store as? any CrossReferenceStore else { return nil }
+        return { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
+    }
+
     func run(_ delivery: Delivery) async throws {
         let started = now()
         let clock = ContinuousClock.now
@@ -253,11 +281,7 @@ public final class DeliveryWorker: Service, Sendable {
         let outcome: SinkOutcome
         if let flow = flows[delivery.flow], let event {
             if let sink = sinks[flow.sink] {
-                var resolver: FlowStep.XrefResolver?
-                if let tables = store as? any CrossReferenceStore {
-                    resolver = { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
-                }
-                outcome = await Self.deliver(event, through: flow, to: sink, xrefs: resolver)
+                outcome = await Self.deliver(event, through: flow, to: sink, xrefs: xrefResolver)
             } else {
                 outcome = .permanent(code: "MW-FLOW-0002", message: "flow \(flow.name) sends to sink '\(flow.sink)', which is not configured")
             }
@@ -331,29 +355,50 @@ public final class DeliveryWorker: Service, Sendable {
         await serviceLoop(doorbell: doorbell, pollInterval: pollInterval, logger: logger, failure: "claiming deliveries failed; retrying") { try await self.runOnce() }
     }
 
-    /// Runs the flow's steps, then the sink on every resulting piece. A split event's pieces get the ids
-    /// `<id>#1`, `<id>#2`, … so that each is its own idempotent operation; a transient failure retries the
-    /// whole delivery (the pieces already applied answer "already applied").
-    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink, xrefs: FlowStep.XrefResolver?) async -> SinkOutcome {
-        guard !flow.steps.isEmpty else { return await sink.deliver(event, operation: flow.operation) }
+    /// An event after its flow's steps: the pieces for the sink, or already an outcome (a step failed, or
+    /// filtered everything out).
+    enum Prepared {
+        case pieces([StoredEvent])
+        case outcome(SinkOutcome)
+    }
+
+    /// Runs the flow's steps. A split event's pieces get the ids `<id>#1`, `<id>#2`, … so that each is its
+    /// own idempotent operation.
+    static func prepare(_ event: StoredEvent, through flow: Flow, xrefs: FlowStep.XrefResolver?) async -> Prepared {
+        guard !flow.steps.isEmpty else { return .pieces([event]) }
         let envelope: JSONValue
         do { envelope = try JSONParser(maxDepth: 512).parse(event.envelope) } catch {
-            return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
+            return .outcome(.permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)"))
         }
         let pieces: [JSONValue]
         do {
             pieces = try await FlowStep.run(flow.steps, on: envelope, xrefs: xrefs)
         } catch {
-            return .permanent(code: "MW-FLOW-0008", message: error.message)
+            return .outcome(.permanent(code: "MW-FLOW-0008", message: error.message))
         }
-        guard !pieces.isEmpty else { return .alreadyApplied("filtered out by the flow's steps: nothing to deliver") }
-        var summaries: [String] = []
-        var changed = false
-        for (index, piece) in pieces.enumerated() {
+        guard !pieces.isEmpty else { return .outcome(.alreadyApplied("filtered out by the flow's steps: nothing to deliver")) }
+        return .pieces(pieces.enumerated().map { index, piece in
             var part = event
             part.envelope = piece.canonicalText
             if pieces.count > 1 { part.id = "\(event.id)#\(index + 1)" }
-            switch await sink.deliver(part, operation: flow.operation) {
+            return part
+        })
+    }
+
+    /// Runs the flow's steps, then the sink on every resulting piece; a transient failure retries the
+    /// whole delivery (the pieces already applied answer "already applied").
+    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink, xrefs: FlowStep.XrefResolver?) async -> SinkOutcome {
+        switch await prepare(event, through: flow, xrefs: xrefs) {
+        case .outcome(let outcome): return outcome
+        case .pieces(let pieces): return await deliver(pieces: pieces, operation: flow.operation, to: sink)
+        }
+    }
+
+    static func deliver(pieces: [StoredEvent], operation: String, to sink: any Sink) async -> SinkOutcome {
+        var summaries: [String] = []
+        var changed = false
+        for (index, piece) in pieces.enumerated() {
+            switch await sink.deliver(piece, operation: operation) {
             case .applied(let summary):
                 changed = true
                 summaries.append(summary)

@@ -75,7 +75,7 @@ extension SQLiteStore: DeliveryStore {
                 VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (flow, event_seq) DO NOTHING
                 """)
             for d in deliveries {
-                try insert.execute(arguments: [d.flow, d.eventSeq, d.partition, d.sequence, d.priority, now, now, now])
+                try insert.execute(arguments: [d.flow, d.eventSeq, d.partition, d.sequence, d.priority, d.notBefore.map(Self.micros) ?? now, now, now])
             }
             try db.execute(
                 sql: "INSERT INTO router_cursor (name, seq) VALUES ('router', ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",

@@ -85,14 +85,11 @@ public struct FlowLoader: Sendable {
         }
         if let v = m["sync"] {
             if case .scalar = v {
-                guard try r.string(v) == "realtime" else { throw r.error(v, "sync is 'realtime' or {micro-batch: {max, window}} (schedules are not built yet)") }
+                guard try r.string(v) == "realtime" else {
+                    throw r.error(v, "sync is 'realtime', {micro-batch: {max, window}} or {schedule: \"0 2 * * *\"}")
+                }
             } else {
-                let sync = try r.mapping(v, keys: ["micro-batch"])
-                guard let batch = sync["micro-batch"] else { throw r.error(v, "expected micro-batch: {max, window}") }
-                let b = try r.mapping(batch, keys: ["max", "window"])
-                let max = try b["max"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: 1...10_000) } ?? 100
-                let window = try b["window"].map { (n) throws(ConfigurationError) -> TimeInterval in try duration(n, r) } ?? 2
-                flow.sync = .microBatch(max: max, window: window)
+                flow.sync = try sync(v, r)
             }
         }
         if let v = m["steps"] {
@@ -100,6 +97,39 @@ public struct FlowLoader: Sendable {
             for item in items { flow.steps.append(try step(item, r)) }
         }
         return flow
+    }
+
+    /// `{micro-batch: {max, window}}` or `{schedule: CRON}` / `{schedule: {cron, timezone, max}}`.
+    func sync(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> Flow.Sync {
+        let sync = try r.mapping(node, keys: ["micro-batch", "schedule"])
+        guard sync.count == 1 else { throw r.error(node, "sync is one of micro-batch or schedule") }
+        if let batch = sync["micro-batch"] {
+            let b = try r.mapping(batch, keys: ["max", "window"])
+            let max = try b["max"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: 1...10_000) } ?? 100
+            let window = try b["window"].map { (n) throws(ConfigurationError) -> TimeInterval in try duration(n, r) } ?? 2
+            return .microBatch(max: max, window: window)
+        }
+        guard let schedule = sync["schedule"] else { throw r.error(node, "sync is one of micro-batch or schedule") }
+        var cronNode = schedule
+        var zone = TimeZone(identifier: "UTC") ?? .current
+        var max = 500
+        if case .mapping = schedule {
+            let s = try r.mapping(schedule, keys: ["cron", "timezone", "max"])
+            guard let c = s["cron"] else { throw r.error(schedule, "schedule needs 'cron', e.g. cron: \"0 2 * * *\"") }
+            cronNode = c
+            if let t = s["timezone"] {
+                let name = try r.string(t)
+                guard let found = TimeZone(identifier: name) else { throw r.error(t, "unknown time zone '\(name)'; use an IANA name such as Europe/Berlin") }
+                zone = found
+            }
+            if let n = s["max"] { max = try r.int(n, in: 1...10_000) }
+        }
+        let expression = try r.string(cronNode)
+        do throws(CronSchedule.ParseError) {
+            return .schedule(try CronSchedule(expression, timeZone: zone), max: max)
+        } catch {
+            throw r.error(cronNode, error.message)
+        }
     }
 
     /// One step: a mapping with exactly one key, the step's kind.

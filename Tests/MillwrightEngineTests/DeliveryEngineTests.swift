@@ -293,6 +293,35 @@ import Testing
         #expect(try await h.states().values.allSatisfy { $0 == .done })
     }
 
+    @Test func aScheduledFlowHoldsItsDeliveriesUntilTheFiringAndDoesNotBlockRealtimeFlows() async throws {
+        let h = try Harness()
+        var nightly = h.flow
+        nightly.name = "hourly"
+        nightly.sync = .schedule(try CronSchedule("0 * * * *"), max: 3)
+        let realtime = h.flow
+        let router = DeliveryRouter(store: h.store, flows: [nightly, realtime], now: { [clock = h.clock] in clock.now }, logger: Self.quiet)
+        let worker = DeliveryWorker(
+            store: h.store, flows: [nightly, realtime], sinks: [h.sink], owner: "w", now: { [clock = h.clock] in clock.now }, random: { 1 },
+            metricsFactory: NOOPMetricsHandler.instance, logger: Self.quiet)
+        // 08:00:00 UTC: the next firing is 09:00.
+        for i in 1...4 { try await h.send("s\(i)", order: "MO-\(i)") }
+        try await router.routeOnce()
+        #expect(try await worker.runOnce() == 4, "the realtime flow's four go at once, though the hourly flow holds earlier deliveries of the same orders")
+        h.clock.advance(59 * 60 + 59)
+        #expect(try await worker.runOnce() == 0, "08:59:59: the hourly flow still waits")
+        h.clock.advance(1)
+        #expect(try await worker.runOnce() == 3, "09:00: a batch of max 3")
+        #expect(try await worker.runOnce() == 1)
+        #expect(h.sink.batches == [3, 1])
+        try await h.send("s5", order: "MO-5")
+        try await router.routeOnce()
+        #expect(try await worker.runOnce() == 1, "only the realtime delivery of the 09:00 event")
+        h.clock.advance(3600)
+        #expect(try await worker.runOnce() == 1, "10:00")
+        let hourly = try await h.store.deliveries(DeliveryQuery(flow: "hourly", limit: 10))
+        #expect(hourly.count == 5 && hourly.allSatisfy { $0.state == .done && $0.partition.hasPrefix("hourly|MO-") })
+    }
+
     @Test func aSinkWithOnlyMicroBatchFlowsIsProbedAndRecovers() async throws {
         var h = try Harness(retry: RetryPolicy(maxAttempts: 100, initialDelay: 0.001, maxDelay: 0.001))
         var flow = h.flow

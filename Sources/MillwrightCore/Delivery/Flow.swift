@@ -48,6 +48,14 @@ public struct Flow: Sendable, Hashable {
         case realtime
         /// Up to `max` deliveries at once, sent when `max` are due or the oldest has waited `window`.
         case microBatch(max: Int, window: TimeInterval)
+        /// Held until the schedule's next firing after the event arrived, then sent in batches of up to `max`.
+        case schedule(CronSchedule, max: Int)
+
+        /// When a delivery made at `date` may first go: at once, or at the schedule's next firing.
+        public func firstAttempt(after date: Date) -> Date? {
+            if case .schedule(let cron, _) = self { return cron.next(after: date) }
+            return nil
+        }
     }
 
     public init(
@@ -94,7 +102,14 @@ public struct Flow: Sendable, Hashable {
     }
 
     /// The partition of one event under this flow.
+    /// A scheduled flow's partitions are its own: its deliveries wait for the schedule, and must not hold
+    /// back the realtime flows that share the event's key.
     public func partition(of envelope: JSONValue, seq: Int64) -> String {
+        if case .schedule = sync { return "\(name)|" + sharedPartition(of: envelope, seq: seq) }
+        return sharedPartition(of: envelope, seq: seq)
+    }
+
+    func sharedPartition(of envelope: JSONValue, seq: Int64) -> String {
         switch partition {
         case .event:
             if let key = envelope["partitionkey"]?.stringValue, !key.isEmpty { return key }

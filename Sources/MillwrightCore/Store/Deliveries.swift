@@ -68,13 +68,16 @@ public struct NewDelivery: Sendable, Hashable {
     public var partition: String
     public var sequence: Int64?
     public var priority: Int
+    /// The first attempt's time when it is not at once (a scheduled flow's next firing).
+    public var notBefore: Date?
 
-    public init(flow: String, eventSeq: Int64, partition: String, sequence: Int64? = nil, priority: Int) {
+    public init(flow: String, eventSeq: Int64, partition: String, sequence: Int64? = nil, priority: Int, notBefore: Date? = nil) {
         self.flow = flow
         self.eventSeq = eventSeq
         self.partition = partition
         self.sequence = sequence
         self.priority = priority
+        self.notBefore = notBefore
     }
 }
 
