@@ -231,7 +231,7 @@ public final class DeliveryWorker: Service, Sendable {
         guard !claimed.isEmpty else { return 0 }
         // Each event goes through the flow's steps first; those that come out as one piece go to the sink
         // together, the rest (split into several, filtered out, failed) are finished one by one.
-        let resolver = xrefResolver
+        let context = stepContext
         var events: [(Delivery, StoredEvent)] = []
         for delivery in claimed {
             var query = EventQuery()
@@ -241,7 +241,7 @@ public final class DeliveryWorker: Service, Sendable {
                 try await finish(delivery, flow: flow, event: nil, outcome: .permanent(code: "MW-FLOW-0003", message: "event #\(delivery.eventSeq) is no longer in the log"), started: now(), micros: 0)
                 continue
             }
-            switch await Self.prepare(event, through: flow, xrefs: resolver) {
+            switch await Self.prepare(event, through: flow, context: context) {
             case .pieces(let pieces) where pieces.count == 1:
                 events.append((delivery, pieces[0]))
             case .pieces(let pieces):
@@ -265,10 +265,14 @@ public final class DeliveryWorker: Service, Sendable {
         return claimed.count
     }
 
-    /// Looks identifiers up in the store's cross-reference tables (for `xref` steps).
-    var xrefResolver: FlowStep.XrefResolver? {
-        guard let tables = store as? any CrossReferenceStore else { return nil }
-        return { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
+    /// What steps read: the store's cross-reference tables (`xref`) and the sinks that are systems of
+    /// record (`enrich`).
+    var stepContext: FlowStep.Context {
+        var context = FlowStep.Context(readers: sinks.compactMapValues { $0 as? any RecordReader })
+        if let tables = store as? any CrossReferenceStore {
+            context.xrefs = { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
+        }
+        return context
     }
 
     func run(_ delivery: Delivery) async throws {
@@ -281,7 +285,7 @@ public final class DeliveryWorker: Service, Sendable {
         let outcome: SinkOutcome
         if let flow = flows[delivery.flow], let event {
             if let sink = sinks[flow.sink] {
-                outcome = await Self.deliver(event, through: flow, to: sink, xrefs: xrefResolver)
+                outcome = await Self.deliver(event, through: flow, to: sink, context: stepContext)
             } else {
                 outcome = .permanent(code: "MW-FLOW-0002", message: "flow \(flow.name) sends to sink '\(flow.sink)', which is not configured")
             }
@@ -364,7 +368,7 @@ public final class DeliveryWorker: Service, Sendable {
 
     /// Runs the flow's steps. A split event's pieces get the ids `<id>#1`, `<id>#2`, … so that each is its
     /// own idempotent operation.
-    static func prepare(_ event: StoredEvent, through flow: Flow, xrefs: FlowStep.XrefResolver?) async -> Prepared {
+    static func prepare(_ event: StoredEvent, through flow: Flow, context: FlowStep.Context) async -> Prepared {
         guard !flow.steps.isEmpty else { return .pieces([event]) }
         let envelope: JSONValue
         do { envelope = try JSONParser(maxDepth: 512).parse(event.envelope) } catch {
@@ -372,8 +376,9 @@ public final class DeliveryWorker: Service, Sendable {
         }
         let pieces: [JSONValue]
         do {
-            pieces = try await FlowStep.run(flow.steps, on: envelope, xrefs: xrefs)
+            pieces = try await FlowStep.run(flow.steps, on: envelope, context: context)
         } catch {
+            if error.transient { return .outcome(.transient(code: "MW-FLOW-0010", message: error.message, retryAfter: nil)) }
             return .outcome(.permanent(code: "MW-FLOW-0008", message: error.message))
         }
         guard !pieces.isEmpty else { return .outcome(.alreadyApplied("filtered out by the flow's steps: nothing to deliver")) }
@@ -387,8 +392,8 @@ public final class DeliveryWorker: Service, Sendable {
 
     /// Runs the flow's steps, then the sink on every resulting piece; a transient failure retries the
     /// whole delivery (the pieces already applied answer "already applied").
-    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink, xrefs: FlowStep.XrefResolver?) async -> SinkOutcome {
-        switch await prepare(event, through: flow, xrefs: xrefs) {
+    static func deliver(_ event: StoredEvent, through flow: Flow, to sink: any Sink, context: FlowStep.Context) async -> SinkOutcome {
+        switch await prepare(event, through: flow, context: context) {
         case .outcome(let outcome): return outcome
         case .pieces(let pieces): return await deliver(pieces: pieces, operation: flow.operation, to: sink)
         }

@@ -189,3 +189,17 @@ public actor LazyOdooOperations {
         return made
     }
 }
+
+/// `enrich` steps read Odoo through the sink's connection: `search_read` on the model with one `=` leaf
+/// per matched field, at most two records (one is the answer, two are ambiguous).
+extension OdooSink: RecordReader {
+    public func readRecords(model: String, where conditions: [String: JSONValue], fields: [String]) async throws(StepError) -> [[String: JSONValue]] {
+        do throws(OdooError) {
+            let operations = try await operationsProvider()
+            let domain = conditions.sorted { $0.key < $1.key }.map { JSONValue.leaf($0.key, "=", $0.value) }
+            return try await operations.client.searchRead(model, domain, fields: fields, order: "id", limit: 2).map(\.fields)
+        } catch {
+            throw StepError("reading \(model) from Odoo: \(error.code) \(error.message)", transient: error.retryable)
+        }
+    }
+}

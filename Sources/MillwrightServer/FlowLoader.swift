@@ -134,7 +134,7 @@ public struct FlowLoader: Sendable {
 
     /// One step: a mapping with exactly one key, the step's kind.
     func step(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> FlowStep {
-        let kinds = ["filter", "set", "lookup", "split", "xref", "status-map", "convert-units"]
+        let kinds = ["filter", "set", "map", "lookup", "split", "xref", "status-map", "convert-units", "enrich"]
         let m = try r.mapping(node, keys: kinds)
         guard m.count == 1, let (kind, body) = m.first else { throw r.error(node, "a step is one of \(kinds.joined(separator: ", ")), e.g. - filter: {pointer: /data/final, equals: true}") }
         func pointer(_ n: Node) throws(ConfigurationError) -> JSONPointer {
@@ -171,6 +171,10 @@ public struct FlowLoader: Sendable {
                 }
             }
             return .set(assignments)
+        case "map":
+            return try map(body, r, pointer: pointer)
+        case "enrich":
+            return try enrich(body, r, pointer: pointer)
         case "lookup":
             let l = try r.mapping(body, keys: ["pointer", "table", "missing"])
             guard let p = l["pointer"], let t = l["table"] else { throw r.error(body, "lookup needs 'pointer' and 'table'") }
@@ -228,6 +232,74 @@ public struct FlowLoader: Sendable {
             guard let p = s["pointer"], let into = s["into"] else { throw r.error(body, "split needs 'pointer' (an array) and 'into' (where each element goes)") }
             return .split(pointer: try pointer(p), into: try pointer(into))
         }
+    }
+
+    /// `map: {/data/quantity: "data.good + data.scrap", tables: {machines: {M-07: FURN_7023}}}`: every key
+    /// but `tables` is a target pointer, every value an expression (parsed now: a mistake has its column).
+    func map(_ body: Node, _ r: YAMLReader, pointer: (Node) throws(ConfigurationError) -> JSONPointer) throws(ConfigurationError) -> FlowStep {
+        guard case .mapping(let pairs) = body, !pairs.isEmpty else {
+            throw r.error(body, "map takes a mapping of pointer: expression, e.g. /data/quantity: data.good + data.scrap")
+        }
+        var tables: [String: [String: JSONValue]] = [:]
+        for (key, value) in pairs where key.string == "tables" {
+            guard case .mapping(let named) = value else { throw r.error(value, "tables is a mapping of name: {key: value}") }
+            for (nameNode, tableNode) in named {
+                guard case .object(let table) = try FlowTester.json(tableNode, r) else { throw r.error(tableNode, "a table is a mapping of key: value") }
+                tables[try r.string(nameNode)] = table
+            }
+        }
+        var mappings: [FlowStep.Mapping] = []
+        for (key, value) in pairs where key.string != "tables" {
+            guard key.string?.hasPrefix("/") == true else {
+                throw r.error(key, "a map key is a target pointer such as /data/quantity (or 'tables')")
+            }
+            let target = try pointer(key)
+            let text = try r.string(value)
+            do throws(FlowExpression.ParseError) {
+                mappings.append(.init(target: target, expression: try FlowExpression.parse(text, tables: Set(tables.keys))))
+            } catch {
+                var quoted = false
+                if case .scalar(let scalar) = value { quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted }
+                let column = (value.mark?.column ?? 1) + (quoted ? 1 : 0) + error.column - 1
+                throw ConfigurationError(file: r.file, line: value.mark?.line, column: column, message: "map \(target): \(error.message)")
+            }
+        }
+        guard !mappings.isEmpty else { throw r.error(body, "map needs at least one pointer: expression") }
+        return .map(mappings, tables: tables)
+    }
+
+    /// `enrich: {from: odoo, model, match: {field: pointer}, fields: {field: pointer}, missing: error|keep}`.
+    func enrich(_ body: Node, _ r: YAMLReader, pointer: (Node) throws(ConfigurationError) -> JSONPointer) throws(ConfigurationError) -> FlowStep {
+        let e = try r.mapping(body, keys: ["from", "model", "match", "fields", "missing"])
+        guard let modelNode = e["model"], let matchNode = e["match"], let fieldsNode = e["fields"] else {
+            throw r.error(body, "enrich needs 'model', 'match' and 'fields', e.g. {model: product.product, match: {default_code: /data/product}, fields: {uom_id: /data/odoo_uom}}")
+        }
+        var source = "odoo"
+        if let from = e["from"] {
+            source = try r.string(from)
+            guard source == "odoo" else { throw r.error(from, "enrich reads from odoo (the only system of record so far)") }
+        }
+        func pairs(_ node: Node, _ what: String) throws(ConfigurationError) -> [String: JSONPointer] {
+            guard case .mapping(let items) = node, !items.isEmpty else { throw r.error(node, "\(what) is a mapping of Odoo field: JSON pointer") }
+            var result: [String: JSONPointer] = [:]
+            for (key, value) in items {
+                let field = try r.string(key)
+                guard !field.isEmpty, field.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) else {
+                    throw r.error(key, "'\(field)' is not an Odoo field name")
+                }
+                result[field] = try pointer(value)
+            }
+            return result
+        }
+        var keep = false
+        if let missing = e["missing"] {
+            switch try r.string(missing) {
+            case "keep": keep = true
+            case "error": keep = false
+            default: throw r.error(missing, "expected keep or error")
+            }
+        }
+        return .enrich(.init(source: source, model: try r.string(modelNode), match: try pairs(matchNode, "match"), fields: try pairs(fieldsNode, "fields"), keepMissing: keep))
     }
 
     func strings(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> [String] {

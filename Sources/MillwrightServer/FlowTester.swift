@@ -64,8 +64,13 @@ public struct FlowTester: Sendable {
             for flow in flows where flow.matches(type: decoded.event.type, source: decoded.event.source) {
                 do {
                     // A flow whose steps filter the event out makes no delivery to speak of.
-                    // xref steps need the node's tables: a flow test leaves those values as they are.
-                    let steps = flow.steps.filter { if case .xref = $0 { false } else { true } }
+                    // xref and enrich steps need the node's tables and Odoo: a flow test leaves those values as they are.
+                    let steps = flow.steps.filter {
+                        switch $0 {
+                        case .xref, .enrich: false
+                        default: true
+                        }
+                    }
                     if try FlowStep.run(steps, on: envelope).isEmpty { continue }
                 } catch {
                     failures.append("flow '\(flow.name)': \(error.message)")

@@ -81,8 +81,35 @@ import Testing
         #expect(more.steps.count == 2)
         #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - status-map: {pointer: /data/s, table: {RUN: running}}\n").hasPrefix("f.yaml:6:49: 'running' is not a canonical state"))
         #expect(flow.steps[1] == .lookup(pointer: "/data/product", table: ["M-07-PANEL": "FURN_7023"], keepMissing: true))
-        #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - map: {a: b}\n").hasPrefix("f.yaml:6:5: unknown key 'map'"))
+        #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - mapp: {a: b}\n").hasPrefix("f.yaml:6:5: unknown key 'mapp' (did you mean 'map'?)"))
         #expect(error("name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n  - filter: {pointer: data, equals: 1}\n").hasPrefix("f.yaml:6:23: expected a JSON pointer"))
+    }
+
+    @Test func readsMapAndEnrich() throws {
+        let base = "name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\nsteps:\n"
+        let flow = try loader.load(yaml: base + """
+              - map:
+                  tables: {machines: {M-07: FURN_7023}}
+                  /data/product: lookup('machines', data.machine)
+                  /data/quantity: data.good + data.scrap
+                  /data/order: "'WH/MO/' + pad_left(data.mo, 5, '0')"
+              - enrich: {model: product.product, match: {default_code: /data/product}, fields: {uom_id: /data/odoo_uom}, missing: keep}
+            """, file: "f.yaml")
+        guard case .map(let mappings, let tables) = flow.steps[0] else { Issue.record("expected a map step"); return }
+        #expect(mappings.map(\.target) == ["/data/product", "/data/quantity", "/data/order"])
+        #expect(tables == ["machines": ["M-07": "FURN_7023"]])
+        let out = try flow.steps[0].apply(["data": ["machine": "M-07", "good": 3, "scrap": 1, "mo": 42]])
+        #expect(out.first?["data"]?["order"] == "WH/MO/00042")
+        #expect(out.first?["data"]?["quantity"] == 4)
+        #expect(flow.steps[1] == .enrich(.init(source: "odoo", model: "product.product", match: ["default_code": "/data/product"], fields: ["uom_id": "/data/odoo_uom"], keepMissing: true)))
+        // The column points into the expression, quoted or not.
+        #expect(error(base + "  - map: {/data/q: data.good +* 2}\n") == "f.yaml:6:31: map /data/q: unexpected '*'")
+        #expect(error(base + "  - map: {/data/q: \"upper(data.x, 1)\"}\n") == "f.yaml:6:21: map /data/q: upper takes 1 argument, not 2")
+        #expect(error(base + "  - map: {/data/q: \"lookup('m', data.x)\"}\n") == "f.yaml:6:21: map /data/q: lookup: no table 'm' in this step's tables")
+        #expect(error(base + "  - map: {data: x}\n").hasPrefix("f.yaml:6:11: a map key is a target pointer"))
+        #expect(error(base + "  - enrich: {model: product.product, match: {default_code: /data/p}}\n").hasPrefix("f.yaml:6:13: enrich needs 'model', 'match' and 'fields'"))
+        #expect(error(base + "  - enrich: {from: sap, model: m, match: {a: /a}, fields: {b: /b}}\n").hasPrefix("f.yaml:6:20: enrich reads from odoo"))
+        #expect(error(base + "  - enrich: {model: m, match: {'a b': /a}, fields: {b: /b}}\n").hasPrefix("f.yaml:6:32: 'a b' is not an Odoo field name"))
     }
 
     static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled, gap"

@@ -5,6 +5,7 @@ import MillwrightCore
 import MillwrightEngine
 import MillwrightSQLite
 import MillwrightServer
+import MillwrightTesting
 import Synchronization
 import Testing
 
@@ -105,6 +106,45 @@ struct EndToEnd {
         #expect(dead.first?.lastError?.contains("NO-SUCH-PRODUCT") == true)
         let done = try await store.deliveries(DeliveryQuery(states: [.done]))
         #expect(done.count == 3, "consumption and two completions; the duplicate was never a second event")
+    }
+}
+
+extension EndToEnd {
+    /// `enrich` reads the product from Odoo and `map` builds a label from what it read; the result goes to
+    /// a recording sink. A product Odoo lacks is a dead letter that names it.
+    func enrichFlow() async throws {
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .error
+        let ops = scenarios.ops
+        let odoo = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
+        let recording = RecordingSink()
+        let flow = try FlowLoader(sinks: [recording.name: recording.operations]).load(yaml: """
+            name: labels
+            match: {types: [\(ScrapReported.eventType)]}
+            sink: recording
+            operation: record
+            steps:
+              - enrich: {model: product.product, match: {default_code: /data/product}, fields: {name: /data/odoo/name, uom_id: /data/odoo/uom}}
+              - map:
+                  /data/label: "data.odoo.name + ' in ' + data.odoo.uom[1]"
+                  /data/double: data.quantity * 2
+            """, file: "labels.yaml")
+        let router = DeliveryRouter(store: store, flows: [flow], logger: logger)
+        let worker = DeliveryWorker(store: store, flows: [flow], sinks: [recording, odoo], owner: "e2e", metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        try await send("en-\(scenarios.run)-1", ScrapReported.eventType, ["product": "FURN_7023", "quantity": .number("1.5"), "uom": "H87"])
+        try await send("en-\(scenarios.run)-2", ScrapReported.eventType, ["product": .string("NO-SUCH-\(scenarios.run)"), "quantity": 1, "uom": "H87"])
+        while try await router.routeOnce() > 0 {}
+        while try await worker.runOnce() > 0 {}
+        let delivered = try JSONParser().parse(try #require(recording.envelopes.first))
+        let name = try #require(delivered["data"]?["odoo"]?["name"]?.stringValue)
+        #expect(!name.isEmpty)
+        #expect(delivered["data"]?["label"]?.stringValue?.hasPrefix(name + " in ") == true)
+        #expect(delivered["data"]?["double"] == .number("3"))
+        #expect(recording.envelopes.count == 1)
+        let dead = try await store.deliveries(DeliveryQuery(states: [.dead]))
+        #expect(dead.count == 1)
+        #expect(dead.first?.lastErrorCode == "MW-FLOW-0008")
+        #expect(dead.first?.lastError == "step 1: enrich: no product.product with default_code = \"NO-SUCH-\(scenarios.run)\" in odoo")
     }
 }
 

@@ -57,6 +57,12 @@ struct RealOdooTests {
         await client.shutdown()
     }
 
+    @Test("enrich reads real Odoo, map uses what it read")
+    func enrichAndMap() async throws {
+        let client = try await RealOdoo.connect()
+        try await EndToEnd(client).enrichFlow()
+    }
+
     @Test("events through the log, router, worker and Odoo sink into Odoo")
     func endToEnd() async throws {
         let client = try await RealOdoo.connect()

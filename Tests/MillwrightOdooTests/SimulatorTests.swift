@@ -33,6 +33,12 @@ struct SimulatorTests {
         }
     }
 
+    @Test func enrichReadsOdooAndMapUsesIt() async throws {
+        try await withOdooSimulator { sim in
+            try await EndToEnd(try await Self.client(sim)).enrichFlow()
+        }
+    }
+
     @Test func endToEndThroughTheDeliveryEngine() async throws {
         try await withOdooSimulator { sim in
             try await EndToEnd(try await Self.client(sim)).completionFlow()

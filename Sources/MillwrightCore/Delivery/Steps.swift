@@ -21,6 +21,40 @@ public enum FlowStep: Sendable, Hashable {
     /// Replaces the source system's id at `pointer` with its canonical value from the cross-reference
     /// table `(system, kind)` (managed through `/v1/xrefs`); a missing entry is an error or kept.
     case xref(pointer: JSONPointer, system: String, kind: String, keepMissing: Bool)
+    /// Sets fields to the values of expressions (docs/flows.md#map). Every expression sees the event as it
+    /// came into the step; the fields are then set in order. `tables` serve `lookup('name', key)`.
+    case map([Mapping], tables: [String: [String: JSONValue]])
+    /// Reads one record from a system of record (Odoo) and copies some of its fields into the event.
+    case enrich(Enrichment)
+
+    public struct Enrichment: Sendable, Hashable {
+        /// The reader's name: the sink that reads (`odoo`).
+        public var source: String
+        public var model: String
+        /// Record field → where its value is in the event (`default_code: /data/product`).
+        public var match: [String: JSONPointer]
+        /// Record field → where it goes in the event (`uom_id: /data/odoo/uom`).
+        public var fields: [String: JSONPointer]
+        /// No record: keep the event as it is, or refuse it (a dead letter that names the record).
+        public var keepMissing: Bool
+
+        public init(source: String, model: String, match: [String: JSONPointer], fields: [String: JSONPointer], keepMissing: Bool) {
+            self.source = source
+            self.model = model
+            self.match = match
+            self.fields = fields
+            self.keepMissing = keepMissing
+        }
+    }
+
+    public struct Mapping: Sendable, Hashable {
+        public var target: JSONPointer
+        public var expression: FlowExpression
+        public init(target: JSONPointer, expression: FlowExpression) {
+            self.target = target
+            self.expression = expression
+        }
+    }
 
     public enum Condition: Sendable, Hashable {
         case equals(JSONValue)
@@ -44,8 +78,20 @@ public enum FlowStep: Sendable, Hashable {
     /// Looks a cross-reference up: `(system, kind, external id)` → canonical value.
     public typealias XrefResolver = @Sendable (String, String, String) async throws -> String?
 
-    /// Like ``apply(_:)``, with the cross-reference tables for `xref` steps.
-    public func apply(_ envelope: JSONValue, xrefs: XrefResolver?) async throws(StepError) -> [JSONValue] {
+    /// What steps may read besides the event: cross-reference tables and systems of record.
+    public struct Context: Sendable {
+        public var xrefs: XrefResolver?
+        public var readers: [String: any RecordReader]
+        public init(xrefs: XrefResolver? = nil, readers: [String: any RecordReader] = [:]) {
+            self.xrefs = xrefs
+            self.readers = readers
+        }
+    }
+
+    /// Like ``apply(_:)``, with the context for `xref` and `enrich` steps.
+    public func apply(_ envelope: JSONValue, context: Context) async throws(StepError) -> [JSONValue] {
+        if case .enrich(let e) = self { return try await Self.enrich(envelope, e, readers: context.readers) }
+        let xrefs = context.xrefs
         guard case .xref(let pointer, let system, let kind, let keepMissing) = self else { return try apply(envelope) }
         guard let value = pointer.resolve(in: envelope) else { throw StepError("xref: \(pointer) is not in the event") }
         let key = value.stringValue ?? value.canonicalText
@@ -63,6 +109,8 @@ public enum FlowStep: Sendable, Hashable {
         switch self {
         case .xref:
             throw StepError("xref needs the cross-reference tables")
+        case .enrich(let e):
+            throw StepError("enrich needs a connection to \(e.source)")
         case .filter(let pointer, let condition, let negate):
             let value = pointer.resolve(in: envelope)
             let holds: Bool
@@ -115,6 +163,16 @@ public enum FlowStep: Sendable, Hashable {
                 throw StepError("convert-units: \(error.message)")
             }
             return [try envelope.setting(quantityPointer, to: .number(converted.description)).setting(uomPointer, to: .string(target.rawValue))]
+        case .map(let mappings, let tables):
+            var values: [JSONValue] = []
+            for m in mappings {
+                do { values.append(try m.expression.evaluate(envelope, tables: tables)) } catch {
+                    throw StepError("map: \(m.target): \(error.message)")
+                }
+            }
+            var result = envelope
+            for (m, value) in zip(mappings, values) { result = try result.setting(m.target, to: value) }
+            return [result]
         case .split(let pointer, let into):
             guard case .array(let items)? = pointer.resolve(in: envelope) else { throw StepError("split: \(pointer) is not an array") }
             var pieces: [JSONValue] = []
@@ -123,6 +181,27 @@ public enum FlowStep: Sendable, Hashable {
             }
             return pieces
         }
+    }
+
+    static func enrich(_ envelope: JSONValue, _ e: Enrichment, readers: [String: any RecordReader]) async throws(StepError) -> [JSONValue] {
+        guard let reader = readers[e.source] else { throw StepError("enrich: \(e.source) is not configured on this node") }
+        var conditions: [String: JSONValue] = [:]
+        for (field, pointer) in e.match {
+            guard let value = pointer.resolve(in: envelope), value != .null else { throw StepError("enrich: \(pointer) is not in the event") }
+            conditions[field] = value
+        }
+        let described = conditions.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value.canonicalText)" }.joined(separator: ", ")
+        let records = try await reader.readRecords(model: e.model, where: conditions, fields: e.fields.keys.sorted())
+        guard let record = records.first else {
+            if e.keepMissing { return [envelope] }
+            throw StepError("enrich: no \(e.model) with \(described) in \(e.source)")
+        }
+        guard records.count == 1 else { throw StepError("enrich: several \(e.model) records have \(described) in \(e.source); match on a unique field") }
+        var result = envelope
+        for (field, target) in e.fields.sorted(by: { $0.key < $1.key }) {
+            result = try result.setting(target, to: record[field] ?? .null)
+        }
+        return [result]
     }
 
     /// Numbers compare by value (`5` equals `5.0`), everything else exactly.
@@ -135,7 +214,12 @@ public enum FlowStep: Sendable, Hashable {
 /// A step refused the event: permanent (the data or the flow must change, then a replay).
 public struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The step could not read what it needs (the system of record is down): retried, not dead.
+    public var transient: Bool
+    public init(_ message: String, transient: Bool = false) {
+        self.message = message
+        self.transient = transient
+    }
     public var description: String { message }
 }
 
@@ -153,13 +237,15 @@ extension FlowStep {
         return current
     }
 
-    /// Runs `steps` in order over one envelope, `xref` steps against `xrefs`.
-    public static func run(_ steps: [FlowStep], on envelope: JSONValue, xrefs: XrefResolver?) async throws(StepError) -> [JSONValue] {
+    /// Runs `steps` in order over one envelope, `xref` and `enrich` steps against `context`.
+    public static func run(_ steps: [FlowStep], on envelope: JSONValue, context: Context) async throws(StepError) -> [JSONValue] {
         var current = [envelope]
         for (index, step) in steps.enumerated() {
             var next: [JSONValue] = []
             for e in current {
-                do { next += try await step.apply(e, xrefs: xrefs) } catch { throw StepError("step \(index + 1): \(error.message)") }
+                do { next += try await step.apply(e, context: context) } catch {
+                    throw StepError("step \(index + 1): \(error.message)", transient: error.transient)
+                }
             }
             current = next
         }
@@ -190,4 +276,11 @@ extension JSONValue {
             throw StepError("\(pointer): cannot set a field inside \(node.kindDescription)")
         }
     }
+}
+
+/// A system of record that `enrich` steps read from (the Odoo sink).
+public protocol RecordReader: Sendable {
+    /// The records of `model` whose fields equal `conditions` (at most 2: one is the answer, two are
+    /// ambiguous), with `fields`. A failure to reach the system is a transient ``StepError``.
+    func readRecords(model: String, where conditions: [String: JSONValue], fields: [String]) async throws(StepError) -> [[String: JSONValue]]
 }
