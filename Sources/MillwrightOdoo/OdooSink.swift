@@ -28,13 +28,21 @@ public struct OdooSink: Sink {
 
     /// `operations` is called for each delivery; it may connect lazily (and throw a retryable error
     /// while Odoo is down).
-    public init(criticalEquipment: Set<String> = [], operations: @escaping @Sendable () async throws(OdooError) -> OdooOperations) {
+    /// The clock for `effective_from` (an engineering change waits until it is effective).
+    let now: @Sendable () -> Date
+
+    public init(
+        criticalEquipment: Set<String> = [], now: @escaping @Sendable () -> Date = { Date() },
+        operations: @escaping @Sendable () async throws(OdooError) -> OdooOperations
+    ) {
         self.operationsProvider = operations
         self.criticalEquipment = criticalEquipment
+        self.now = now
     }
 
     public static let operationTypes: [String: String] = [
         "product.upsert": ProductUpserted.eventType,
+        "bom.release": EngineeringChangeReleased.eventType,
         "lot.upsert": LotCreated.eventType,
         "production.complete": ProductionCompleted.eventType,
         "material.consume": MaterialConsumed.eventType,
@@ -65,6 +73,9 @@ public struct OdooSink: Sink {
             return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
         }
         let key = "\(event.source)/\(event.id)"
+        if operation == "bom.release", let wait = Self.untilEffective(data, now: now()) {
+            return .transient(code: "MW-ODOO-0018", message: "the change is effective from \(data["effective_from"]?.stringValue ?? "later"): it waits until then", retryAfter: wait)
+        }
         do throws(OdooError) {
             let ops = try await operationsProvider()
             let result = try await run(operation, data: data, key: key, ops: ops)
@@ -127,8 +138,18 @@ public struct OdooSink: Sink {
         }
     }
 
+    /// Seconds until an engineering change's `effective_from`, if that is still ahead.
+    static func untilEffective(_ data: JSONValue, now: Date) -> TimeInterval? {
+        guard let text = data["effective_from"]?.stringValue else { return nil }
+        let date = RFC3339.parse(text) ?? RFC3339.parse(text + "T00:00:00Z")
+        guard let date, date > now else { return nil }
+        return date.timeIntervalSince(now)
+    }
+
     func run(_ operation: String, data: JSONValue, key: String, ops: OdooOperations) async throws(OdooError) -> OperationResult {
         switch operation {
+        case "bom.release":
+            return try await ops.releaseEngineeringChange(try decode(EngineeringChangeReleased.self, data))
         case "product.upsert":
             let event = try decode(ProductUpserted.self, data)
             let results = try await ops.upsertProducts([event])

@@ -52,6 +52,7 @@ struct Scenarios {
     /// Every operation scenario, in order (the quality hold uses the lot the lot completion made).
     func all() async throws {
         try await productUpsert()
+        try await engineeringChange()
         try await lotUpsert()
         try await partialThenFinal()
         let produced = try await lotCompletionWithConsumption()
@@ -89,6 +90,53 @@ struct Scenarios {
         ])
         #expect(try mixed[ProductReference(rawValue: "MW-T-\(run)-4")]?.get() != nil)
         if case .failure(let error)? = mixed[ProductReference(rawValue: "MW-T-\(run)-5")] { #expect(error.kind == .dataProblem) } else { Issue.record("expected a failure for the unknown unit") }
+    }
+
+    /// An engineering change makes a BoM whose Reference is the revision; Odoo then uses it for new
+    /// orders. A second revision replaces it; a revision reused with other components is refused.
+    func engineeringChange() async throws {
+        let code = "MW-ECO-\(run)"
+        _ = try await ops.upsertProducts([try decode(ProductUpserted.self, ["product": .string(code), "name": .string("ECO \(run)"), "uom": "H87"])])
+        let revisionA = try decode(EngineeringChangeReleased.self, [
+            "product": .string(code), "revision": "A",
+            "components": [["product": "FURN_7111", "quantity": 2, "uom": "H87"], ["product": "FURN_8111", "quantity": 1, "uom": "H87"]],
+        ])
+        let first = try await ops.releaseEngineeringChange(revisionA)
+        #expect(first.effect == .applied)
+        let again = try await ops.releaseEngineeringChange(revisionA)
+        #expect(again.effect == .alreadyApplied)
+        #expect(again.records["bom"] == first.records["bom"])
+        let orderA = try await makeOrder(code, quantity: 3, bomWithoutOperations: false)
+        let readA = try #require(try await client.read("mrp.production", [orderA.id], fields: ["bom_id", "move_raw_ids"]).first)
+        #expect(readA.many2one("bom_id") == first.records["bom"], "Odoo picks the released BoM for a new order")
+        let movesA = try await client.read("stock.move", readA.ids("move_raw_ids"), fields: ["product_id", "product_uom_qty"])
+        #expect(movesA.count == 2)
+        #expect(movesA.compactMap { $0.decimal("product_uom_qty") }.sorted() == [3, 6])
+
+        // Revision B: one dozen ply layers per unit (converted to Units), and A is archived.
+        let revisionB = try decode(EngineeringChangeReleased.self, [
+            "product": .string(code), "revision": "B", "components": [["product": "FURN_7111", "quantity": 1, "uom": "DZN"]],
+        ])
+        let second = try await ops.releaseEngineeringChange(revisionB)
+        #expect(second.effect == .applied)
+        #expect(second.summary.contains("archived the earlier BoM \(first.records["bom"] ?? 0)"))
+        let boms = try await client.searchRead("mrp.bom", [.leaf("code", "in", .strings(["A", "B"])), .leaf("product_id.default_code", "=", .string(code))], fields: ["code", "active"], context: ["active_test": false])
+        #expect(Dictionary(uniqueKeysWithValues: boms.map { ($0.string("code") ?? "", $0.bool("active")) }) == ["A": false, "B": true])
+        let orderB = try await makeOrder(code, quantity: 2, bomWithoutOperations: false)
+        let readB = try #require(try await client.read("mrp.production", [orderB.id], fields: ["bom_id", "move_raw_ids"]).first)
+        #expect(readB.many2one("bom_id") == second.records["bom"])
+        let movesB = try await client.read("stock.move", readB.ids("move_raw_ids"), fields: ["product_uom_qty"])
+        #expect(movesB.compactMap { $0.decimal("product_uom_qty") } == [24])
+
+        // The same revision with other content is refused; a component in kilograms is a unit error.
+        let changed = try decode(EngineeringChangeReleased.self, [
+            "product": .string(code), "revision": "B", "components": [["product": "FURN_7111", "quantity": 3, "uom": "H87"]],
+        ])
+        await #expect { try await ops.releaseEngineeringChange(changed) } throws: { ($0 as? OdooError)?.kind == .dataProblem }
+        let wrongUnit = try decode(EngineeringChangeReleased.self, [
+            "product": .string(code), "revision": "C", "components": [["product": "FURN_7111", "quantity": 3, "uom": "KGM"]],
+        ])
+        await #expect { try await ops.releaseEngineeringChange(wrongUnit) } throws: { ($0 as? OdooError)?.kind == .dataProblem }
     }
 
     func lotUpsert() async throws {

@@ -30,7 +30,8 @@ extension OdooDatabase {
         case "mail.activity":
             values = ["date_deadline": .string(String(now.prefix(10))), "user_id": .int(context.uid)]
         case "ir.model.data": values = ["noupdate": false]
-        case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true, "consumption": "warning"]
+        case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true, "consumption": "warning", "sequence": 0, "code": false, "product_id": false]
+        case "product.template": values = ["active": true, "default_code": false]
         case "res.users": values = ["active": true, "tz": false, "lang": "en_US"]
         default: values = [:]
         }
@@ -75,6 +76,13 @@ extension OdooDatabase {
 
     mutating func prepareCreate(_ model: String, _ record: inout OdooRecord, context: OdooContext) throws {
         switch model {
+        case "product.product":
+            // Odoo creates the template of a product made without one (`_inherits`).
+            if record["product_tmpl_id"]?.intValue == nil {
+                record["product_tmpl_id"] = .int(insert("product.template", [
+                    "name": record["name"] ?? "", "default_code": record["default_code"] ?? false, "active": true,
+                ]))
+            }
         case "stock.location":
             let name = record["name"]?.stringValue ?? ""
             if let parent = record["location_id"]?.intValue {
@@ -86,8 +94,7 @@ extension OdooDatabase {
             guard let product = record["product_id"]?.intValue else { return }
             if record["product_uom_id"]?.intValue == nil { record["product_uom_id"] = value("product.product", product, "uom_id") }
             if record["bom_id"]?.intValue == nil {
-                let bom = ids("mrp.bom").first { int("mrp.bom", $0, "product_id") == product }
-                record["bom_id"] = bom.map { .int($0) } ?? .bool(false)
+                record["bom_id"] = bomFind(product).map { .int($0) } ?? .bool(false)
             }
             let name = record["name"]?.stringValue ?? "New"
             if name == "New" || name.isEmpty {
@@ -250,4 +257,19 @@ extension OdooDatabase {
     }
 
     func isInternal(_ location: Int) -> Bool { string("stock.location", location, "usage") == "internal" }
+
+    /// Odoo's `_bom_find` for one product: active BoMs of the variant, or of its template without a
+    /// variant, ordered by `sequence, product_id, id` (PostgreSQL sorts NULL product_id last).
+    func bomFind(_ product: Int) -> Int? {
+        let template = int("product.product", product, "product_tmpl_id")
+        let candidates = ids("mrp.bom").filter { bom in
+            guard value("mrp.bom", bom, "active").boolValue ?? true else { return false }
+            if let variant = int("mrp.bom", bom, "product_id") { return variant == product }
+            return template != nil && int("mrp.bom", bom, "product_tmpl_id") == template
+        }
+        return candidates.min { a, b in
+            let key = { (bom: Int) in (self.int("mrp.bom", bom, "sequence") ?? 0, self.int("mrp.bom", bom, "product_id") == nil ? 1 : 0, bom) }
+            return key(a) < key(b)
+        }
+    }
 }

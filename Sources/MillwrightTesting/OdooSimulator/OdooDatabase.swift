@@ -88,7 +88,7 @@ struct OdooDatabase: Sendable {
     /// The name Odoo shows for a record in a many2one (`[FURN_7023] Wood Panel`, `WH/Stock`).
     func displayName(_ model: String, _ id: Int) -> String {
         switch model {
-        case "product.product":
+        case "product.product", "product.template":
             let name = string(model, id, "name") ?? ""
             if let code = string(model, id, "default_code"), !code.isEmpty { return "[\(code)] \(name)" }
             return name

@@ -33,6 +33,7 @@ struct OdooModelSpec: Sendable {
         switch name {
         case "product.product": "default_code, name, id"
         case "mrp.production": "priority desc, date_start, id"
+        case "mrp.bom": "sequence, id"
         case "stock.lot": "name, id"
         case "stock.location": "complete_name, id"
         case "stock.scrap", "maintenance.request", "stock.picking": "id desc"
@@ -106,8 +107,13 @@ extension OdooModelSpec {
                 "relative_uom_id": .many2one("uom.uom", "Reference Unit"), "factor": .float("Absolute Quantity"),
                 "rounding": .float("Rounding Precision"), "parent_path": .char("Parent Path"), "active": .boolean("Active"),
             ]),
+            OdooModelSpec("product.template", "Product", [
+                "name": .char("Name", required: true), "default_code": .char("Internal Reference"),
+                "product_variant_ids": .one2many("product.product", "product_tmpl_id", "Products"), "active": .boolean("Active"),
+            ]),
             OdooModelSpec("product.product", "Product Variant", [
                 "name": .char("Name", required: true), "default_code": .char("Internal Reference"),
+                "product_tmpl_id": .many2one("product.template", "Product Template"),
                 "is_storable": .boolean("Track Inventory"), "type": .selection("Product Type"),
                 "tracking": .selection("Tracking"), "uom_id": .many2one("uom.uom", "Unit"),
                 "list_price": .float("Sales Price"), "standard_price": .float("Cost"), "active": .boolean("Active"),
@@ -187,6 +193,7 @@ extension OdooModelSpec {
                 "move_ids": .one2many("stock.move", "scrap_id", "Stock Moves"), "date_done": .datetime("Date"),
             ], record: ["action_validate", "do_scrap"]),
             OdooModelSpec("mrp.bom", "Bill of Material", [
+                "product_tmpl_id": .many2one("product.template", "Product", required: true), "sequence": .integer("Sequence"),
                 "product_id": .many2one("product.product", "Product Variant"), "product_qty": .float("Quantity"),
                 "product_uom_id": .many2one("uom.uom", "Unit"), "code": .char("Reference"), "type": .selection("BoM Type"), "consumption": .selection("Flexible Consumption"),
                 "bom_line_ids": .one2many("mrp.bom.line", "bom_id", "BoM Lines"), "active": .boolean("Active"),

@@ -76,9 +76,10 @@ enum Seed {
 
         // Products.
         func product(_ id: Int, _ name: String, _ code: String, tracking: String = "none", price: String = "10.0") {
+            let template = db.insert("product.template", ["name": .string(name), "default_code": .string(code), "active": true])
             db.insert("product.product", ["name": .string(name), "default_code": .string(code), "is_storable": true, "type": "consu",
                                           "tracking": .string(tracking), "uom_id": 1, "list_price": .number(price), "active": true,
-                                          "barcode": false, "description": false], id: id)
+                                          "barcode": false, "description": false, "product_tmpl_id": .int(template)], id: id)
         }
         product(officeChair, "Office Chair Black", "FURN_0269")
         product(bolt, "Bolt", "CONS_89957")
@@ -94,6 +95,7 @@ enum Seed {
         // Bills of materials (consumption "warning" unless said): Wood Panel = 3 Ply + 1 Wear; Drawer = 1 Drawer Black + 1 Drawer Case; Table Top = 2 Ply + 4 Bolts.
         func bom(_ id: Int, _ finished: Int, _ lines: [(Int, String)], consumption: String = "warning") {
             db.insert("mrp.bom", ["product_id": .int(finished), "product_qty": .number("1.0"), "product_uom_id": 1,
+                                  "product_tmpl_id": db.value("product.product", finished, "product_tmpl_id"), "sequence": 1,
                                   "type": "normal", "code": false, "active": true, "consumption": .string(consumption)], id: id)
             for (component, quantity) in lines {
                 db.insert("mrp.bom.line", ["bom_id": .int(id), "product_id": .int(component), "product_qty": .number(quantity), "product_uom_id": 1])
