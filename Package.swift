@@ -142,6 +142,12 @@ let package = Package(
             dependencies: [
                 "MillwrightCore",
                 "MillwrightOdoo",
+                "MillwrightEngine",
+                "MillwrightSQLite",
+                "MillwrightServer",
+                "MillwrightTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright-bench",
         abstract: "Measure Millwright's ingest path and its storage ceiling.",
-        subcommands: [Suite.self, StoreCeiling.self, Ingest.self, OdooProducts.self]
+        subcommands: [Suite.self, StoreCeiling.self, Ingest.self, OdooProducts.self, FlowBench.self]
     )
 }
 

@@ -1,0 +1,295 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import MillwrightCore
+import MillwrightEngine
+import MillwrightOdoo
+import MillwrightSQLite
+import MillwrightServer
+import MillwrightTesting
+import Synchronization
+
+/// End to end through the delivery engine: events appended to the log (the acknowledgement), the router,
+/// the workers on the shipped flows, the Odoo sink, Odoo (the simulator in this process, or a real Odoo
+/// with `--real`). Each Millwright figure is measured in the same run as what it is compared with.
+struct FlowBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flows",
+        abstract: "End-to-end delivery into Odoo: batched products, per-order completions, added latency at a fixed rate."
+    )
+
+    @Flag(help: "Use the real Odoo of MILLWRIGHT_ODOO_URL, _DB, _LOGIN, _API_KEY instead of the simulator.") var real = false
+    @Option(help: "Product events (batched flow).") var products = 1000
+    @Option(help: "Orders completed directly, and as many through Millwright.") var orders = 40
+    @Option(help: "Concurrent Odoo calls, for both the direct calls and Millwright's workers.") var concurrency = 4
+    @Option(help: "Events per second in the latency scenario.") var rate = 50.0
+    @Option(help: "Seconds of the latency scenario.") var seconds = 20.0
+    @Option(help: "The shipped flows.") var flows = "flows"
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        var simulator: OdooSimulator?
+        var settings: OdooSettings
+        if real {
+            let env = ProcessInfo.processInfo.environment
+            guard let url = env["MILLWRIGHT_ODOO_URL"], let db = env["MILLWRIGHT_ODOO_DB"], let login = env["MILLWRIGHT_ODOO_LOGIN"],
+                let key = env["MILLWRIGHT_ODOO_API_KEY"]
+            else { throw ValidationError("set MILLWRIGHT_ODOO_URL, _DB, _LOGIN, _API_KEY (odoo-up env)") }
+            settings = OdooSettings(url: url, database: db, login: login, apiKey: key, maxConcurrentCalls: concurrency, callsPerSecond: nil)
+        } else {
+            let sim = try await OdooSimulator.start()
+            simulator = sim
+            settings = OdooSettings(
+                url: "http://127.0.0.1:\(sim.port)", database: sim.database, login: "admin", apiKey: sim.adminAPIKey,
+                maxConcurrentCalls: concurrency, callsPerSecond: nil)
+        }
+        let client = try await OdooClient.connect(settings)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-flowbench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
+        let ops = OdooOperations(client: client, journal: StoreOperationJournal(store: store))
+        let timing = TimingSink(OdooSink { () async throws(OdooError) -> OdooOperations in ops })
+        let shipped = try FlowLoader(sinks: [timing.name: timing.operations]).loadDirectory(flows)
+        let tag = String(UInt64.random(in: 0..<(1 << 32)), radix: 36).uppercased()
+        print("Odoo \(client.version) at \(settings.url) (\(real ? "real" : "simulator, in this process")), \(client.protocolKind.rawValue); run \(tag); concurrency \(concurrency)")
+
+        let engine = Engine(store: store, flows: shipped, sink: timing, concurrency: concurrency, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in engine.services { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+
+            // 1. Products: Odoo's own batched create (the ceiling), then the same count through the flow.
+            print("\n| products | scenario | seconds | products/s | ack→done p50 ms | ack→done p99 ms |")
+            print("|---:|---|---:|---:|---:|---:|")
+            var start = ContinuousClock.now
+            for chunk in stride(from: 0, to: products, by: 300) {
+                let vals: [[String: JSONValue]] = (chunk..<min(chunk + 300, products)).map { i in
+                    ["name": .string("Bench raw \(i)"), "default_code": .string("FR-\(tag)-\(i)"), "is_storable": true]
+                }
+                _ = try await client.create("product.product", vals)
+            }
+            let ceiling = seconds(since: start)
+            print("| \(products) | Odoo `product.product/create`, 300 per call (ceiling) | \(f(ceiling)) | \(f(Double(products) / ceiling, 1)) | | |")
+            let productEvents = try (0..<products).map { i in
+                try event("p-\(tag)-\(i)", ProductUpserted.eventType, ["product": .string("FP-\(tag)-\(i)"), "name": .string("Bench \(i)"), "uom": "H87"])
+            }
+            start = ContinuousClock.now
+            let productLatencies = try await engine.run(productEvents)
+            let batched = seconds(since: start)
+            print("| \(products) | Millwright: events → `odoo-product-upserted` (micro-batches of 300, 2 s window) | \(f(batched)) | \(f(Double(products) / batched, 1)) | \(ms(productLatencies.endToEnd, 0.5)) | \(ms(productLatencies.endToEnd, 0.99)) |")
+            print("\nMillwright / ceiling: \(f(100 * ceiling / batched, 0))%")
+
+            // 2. Completions: 2 × orders confirmed orders; half completed by direct calls, half through the flow.
+            try await prepareStock(ops, tag: tag)
+            var names: [String] = []
+            for _ in 0..<(2 * orders) { names.append(try await makeOrder(client, ops)) }
+            func completion(_ name: String) throws -> ProductionCompleted {
+                try CanonicalCoding.decode(ProductionCompleted.self, from: ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
+            }
+            let direct = Array(names.prefix(orders))
+            let through = Array(names.suffix(orders))
+            start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { calls in
+                var next = 0
+                for _ in 0..<min(concurrency, direct.count) {
+                    let name = direct[next]
+                    next += 1
+                    calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+                }
+                while try await calls.next() != nil, next < direct.count {
+                    let name = direct[next]
+                    next += 1
+                    calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+                }
+            }
+            let directSeconds = seconds(since: start)
+            let completionEvents = try through.enumerated().map { i, name in
+                try event("c-\(tag)-\(i)", ProductionCompleted.eventType, ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
+            }
+            start = ContinuousClock.now
+            let completionLatencies = try await engine.run(completionEvents)
+            let flowSeconds = seconds(since: start)
+            print("\n| orders | scenario | seconds | completions/s | ack→done p50 ms | ack→done p99 ms |")
+            print("|---:|---|---:|---:|---:|---:|")
+            print("| \(orders) | direct `postCompletion` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(orders) / directSeconds)) | | |")
+            print("| \(orders) | Millwright: events → `odoo-production-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(orders) / flowSeconds)) | \(ms(completionLatencies.endToEnd, 0.5)) | \(ms(completionLatencies.endToEnd, 0.99)) |")
+            print("\nMillwright / direct: \(f(100 * directSeconds / flowSeconds, 0))%")
+
+            // 3. Added latency at a fixed rate: lots, one event every 1/rate s (open loop).
+            let count = Int(rate * seconds)
+            let lotEvents = try (0..<count).map { i in
+                try event("l-\(tag)-\(i)", LotCreated.eventType, ["lot": .string("FL-\(tag)-\(i)"), "product": "FURN_8855"])
+            }
+            let lots = try await engine.run(lotEvents, rate: rate)
+            print("\n| events | rate/s | ack→done p50 ms | ack→done p99 ms | added p50 ms | added p99 ms | added max ms |")
+            print("|---:|---:|---:|---:|---:|---:|---:|")
+            print("| \(count) | \(f(rate, 0)) | \(ms(lots.endToEnd, 0.5)) | \(ms(lots.endToEnd, 0.99)) | \(ms(lots.added, 0.5)) | \(ms(lots.added, 0.99)) | \(ms(lots.added, 1)) |")
+            print("\nadded = (ack → the sink's first Odoo call) + (Odoo's last answer → delivery recorded done)")
+        }
+        await client.shutdown()
+        try await simulator?.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func event(_ id: String, _ type: String, _ data: JSONValue) throws -> NewEvent {
+        try EventDecoder().decode(["specversion": "1.0", "id": .string(id), "source": "bench/flows", "type": .string(type), "data": data])
+    }
+
+    func prepareStock(_ ops: OdooOperations, tag: String) async throws {
+        for code in ["FURN_7111", "FURN_8111"] {
+            let count = try CanonicalCoding.decode(InventoryCounted.self, from: ["product": .string(code), "location": "WH/Stock", "quantity": 100_000, "uom": "H87"])
+            _ = try await ops.countInventory(count, key: "bench-\(tag)-\(code)")
+        }
+    }
+
+    /// A confirmed order for one Wood Panel (FURN_7023: 3 ply + 1 wear layer), as Odoo's users make them.
+    func makeOrder(_ client: OdooClient, _ ops: OdooOperations) async throws -> String {
+        let product = try requireValue(try await client.searchRead("product.product", [.array(["default_code", "=", "FURN_7023"])], fields: ["id"]).first?.id)
+        let id = try requireValue(try await client.create("mrp.production", [["product_id": .number(String(product)), "product_qty": 1]]).first)
+        let name = try requireValue(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
+        _ = try await ops.confirmOrder(OrderReference(rawValue: name))
+        return name
+    }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    func f(_ x: Double, _ places: Int = 2) -> String { String(format: "%.\(places)f", x) }
+
+    func ms(_ values: [Double], _ quantile: Double) -> String {
+        guard !values.isEmpty else { return "–" }
+        let sorted = values.sorted()
+        let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * quantile).rounded()))
+        return String(format: "%.1f", sorted[index] * 1000)
+    }
+}
+
+/// `#require` for a benchmark: a missing value is a clear failure, not a crash.
+func requireValue<T>(_ value: T?, _ what: String = "a value Odoo should have answered") throws -> T {
+    guard let value else { throw ValidationError("missing \(what)") }
+    return value
+}
+
+/// The router and one worker per priority on the shipped flows, as `serve` wires them.
+struct Engine {
+    let store: SQLiteStore
+    let router: DeliveryRouter
+    let services: [DeliveryRouter.Runner]
+    let sink: TimingSink
+
+    init(store: SQLiteStore, flows: [Flow], sink: TimingSink, concurrency: Int, logger: Logger) {
+        self.store = store
+        self.sink = sink
+        var workers: [DeliveryWorker] = []
+        for priority in Flow.Priority.allCases {
+            let group = flows.filter { $0.priority == priority }
+            guard !group.isEmpty else { continue }
+            workers.append(DeliveryWorker(
+                store: store, flows: group, sinks: [sink], owner: "bench/\(priority.rawValue)", concurrency: concurrency,
+                metricsFactory: NOOPMetricsHandler.instance, logger: logger))
+        }
+        router = DeliveryRouter(store: store, flows: flows, wake: workers.map(\.doorbell), logger: logger)
+        services = [.router(router)] + workers.map { .worker($0) }
+    }
+
+    struct Latencies {
+        var endToEnd: [Double] = []
+        var added: [Double] = []
+    }
+
+    /// Appends the events (all at once, or one every 1/rate s), rings the router as `serve`'s ingest path
+    /// does, and waits until every delivery is finished. Returns per-event latencies.
+    func run(_ events: [NewEvent], rate: Double? = nil) async throws -> Latencies {
+        let ids = Set(events.map(\.event.id))
+        var last: Int64 = 0
+        func note(_ outcomes: [AppendOutcome]) {
+            for case .created(let e) in outcomes { last = max(last, e.seq) }
+        }
+        if let rate {
+            let start = ContinuousClock.now
+            for (i, event) in events.enumerated() {
+                let due = start + .nanoseconds(Int64(Double(i) / rate * 1e9))
+                if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                note(try await store.append([event], receivedAt: Date()))
+                router.doorbell.ring()
+            }
+        } else {
+            for chunk in stride(from: 0, to: events.count, by: 500) {
+                note(try await store.append(Array(events[chunk..<min(chunk + 500, events.count)]), receivedAt: Date()))
+                router.doorbell.ring()
+            }
+        }
+        while true {
+            let counts = try await store.deliveryCounts(flow: nil)
+            let open = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
+            if open == 0, try await store.routerCursor() >= last { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        var latencies = Latencies()
+        var query = EventQuery()
+        query.limit = 100_000
+        let stored = try await store.events(query).filter { ids.contains($0.id) }
+        let bySeq = Dictionary(uniqueKeysWithValues: stored.map { ($0.seq, $0) })
+        let deliveries = try await store.deliveries(DeliveryQuery(eventSeqs: stored.map(\.seq), limit: 100_000))
+        let calls = sink.calls
+        var failed = 0
+        for d in deliveries {
+            guard let e = bySeq[d.eventSeq] else { continue }
+            if d.state != .done { failed += 1 }
+            latencies.endToEnd.append(d.updatedAt.timeIntervalSince(e.receivedAt))
+            if let call = calls[e.id] {
+                latencies.added.append(max(0, call.enter.timeIntervalSince(e.receivedAt)) + max(0, d.updatedAt.timeIntervalSince(call.exit)))
+            }
+        }
+        if failed > 0 { print("warning: \(failed) deliveries did not end done") }
+        return latencies
+    }
+}
+
+extension DeliveryRouter {
+    /// The router or a worker, run as a task.
+    enum Runner: Sendable {
+        case router(DeliveryRouter)
+        case worker(DeliveryWorker)
+        func run() async throws {
+            switch self {
+            case .router(let r): try await r.run()
+            case .worker(let w): try await w.run()
+            }
+        }
+    }
+}
+
+/// Forwards to the Odoo sink and notes, per event id, when the sink was entered (its first Odoo call
+/// follows at once) and when it returned (Odoo's last answer precedes it).
+final class TimingSink: Sink {
+    let inner: OdooSink
+    let state = Mutex<[String: (enter: Date, exit: Date)]>([:])
+    var name: String { inner.name }
+    var operations: Set<String> { inner.operations }
+    var calls: [String: (enter: Date, exit: Date)] { state.withLock { $0 } }
+
+    init(_ inner: OdooSink) { self.inner = inner }
+
+    func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
+        let enter = Date()
+        let outcome = await inner.deliver(event, operation: operation)
+        let exit = Date()
+        state.withLock { $0[event.id] = $0[event.id].map { ($0.enter, exit) } ?? (enter, exit) }
+        return outcome
+    }
+
+    func deliverBatch(_ events: [StoredEvent], operation: String) async -> [SinkOutcome] {
+        let enter = Date()
+        let outcomes = await inner.deliverBatch(events, operation: operation)
+        let exit = Date()
+        state.withLock { calls in
+            for event in events { calls[event.id] = calls[event.id].map { ($0.enter, exit) } ?? (enter, exit) }
+        }
+        return outcomes
+    }
+}
