@@ -201,13 +201,28 @@ public final class DeliveryWorker: Service, Sendable {
             ran += probed
         }
         guard !claimed.isEmpty else { return ran }
+        // A sliding window: whenever a delivery finishes, claim another for its slot, so one slow Odoo
+        // call never idles the other slots until the whole round is over.
+        var count = claimed.count
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
                 group.addTask { try await self.run(delivery) }
             }
-            try await group.waitForAll()
+            var running = claimed.count
+            while try await group.next() != nil {
+                running -= 1
+                // Only while the sink's breaker stays closed (a peek: `permit` would start a probe).
+                let refill = free.filter { name in flows[name].map { breakers.state(of: $0.sink).phase == .closed } ?? false }
+                guard !refill.isEmpty, !Task.isCancelled, !Task.isShuttingDownGracefully else { continue }
+                let more = try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency - running, flows: refill, gaps: gaps)
+                for delivery in more {
+                    group.addTask { try await self.run(delivery) }
+                }
+                running += more.count
+                count += more.count
+            }
         }
-        return claimed.count + ran
+        return count + ran
     }
 
     /// A micro-batch flow: once `max` deliveries are due, or the oldest has waited `window`, claims up to

@@ -13,6 +13,9 @@ struct OdooDatabase: Sendable {
     var tables: [String: [Int: OdooRecord]] = [:]
     var nextIDs: [String: Int] = [:]
     var sequences: [String: Int] = [:]
+    /// Each model's ids in ascending order, kept on insert and delete (searches start from it; sorting
+    /// the keys on every search made big runs quadratic).
+    var order: [String: [Int]] = [:]
     /// The current time as Odoo writes it (`2026-11-26 20:18:13`, UTC); set before every call.
     var now: String = "2026-01-01 00:00:00"
 
@@ -20,7 +23,7 @@ struct OdooDatabase: Sendable {
 
     func record(_ model: String, _ id: Int) -> OdooRecord? { tables[model]?[id] }
 
-    func ids(_ model: String) -> [Int] { (tables[model]?.keys).map { $0.sorted() } ?? [] }
+    func ids(_ model: String) -> [Int] { order[model] ?? [] }
 
     func exists(_ model: String, _ id: Int) -> Bool { tables[model]?[id] != nil }
 
@@ -31,6 +34,14 @@ struct OdooDatabase: Sendable {
         var record = values
         record["create_date"] = .string(now)
         record["write_date"] = .string(now)
+        if tables[model]?[id] == nil {
+            if let last = order[model]?.last, last > id {
+                let at = order[model]?.firstIndex { $0 > id } ?? 0
+                order[model]?.insert(id, at: at)
+            } else {
+                order[model, default: []].append(id)
+            }
+        }
         tables[model, default: [:]][id] = record
         return id
     }
@@ -43,7 +54,9 @@ struct OdooDatabase: Sendable {
     }
 
     mutating func delete(_ model: String, _ id: Int) {
+        guard tables[model]?[id] != nil else { return }
         tables[model]?[id] = nil
+        order[model]?.removeAll { $0 == id }
     }
 
     /// The next number of a sequence (`mrp.production` → 1, 2, ...).
