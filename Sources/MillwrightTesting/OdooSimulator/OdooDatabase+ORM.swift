@@ -9,7 +9,7 @@ extension OdooDatabase {
         let parsed = try OdooDomain.parse(domain, model: model, in: self)
         let hasActive = specs[model]?.fields["active"] != nil
         let mentionsActive = domain.map { $0.canonicalText.contains("\"active\"") } ?? false
-        var found = ids(model).filter { id in
+        var found = candidates(model, parsed).filter { id in
             if hasActive && context.activeTest && !mentionsActive && !(value(model, id, "active").boolValue ?? true) {
                 return false
             }
@@ -24,6 +24,34 @@ extension OdooDatabase {
         // Python's falsy 0 means no limit.
         let end = limit.flatMap { $0 > 0 ? min(found.count, start + $0) : nil } ?? found.count
         return Array(found[start..<end])
+    }
+
+    /// The ids a search must look at: all of the model's, or, when the domain requires a many2one to be
+    /// one of some ids (`[('raw_material_production_id', '=', 7), …]`), only those the index lists.
+    func candidates(_ model: String, _ domain: OdooDomain) -> [Int] {
+        let leaves: [OdooDomain]
+        switch domain {
+        case .all(let nodes): leaves = nodes
+        case .term: leaves = [domain]
+        default: return ids(model)
+        }
+        for case .term(let path, let op, let value) in leaves where path.count == 1 {
+            guard let spec = specs[model]?.fields[path[0]], case .many2one = spec.kind else { continue }
+            var targets: [Int]
+            switch (op, value) {
+            case ("=", _):
+                guard let target = value.intValue else { continue }
+                targets = [target]
+            case ("in", .array(let items)):
+                let ints = items.compactMap(\.intValue)
+                guard ints.count == items.count else { continue }
+                targets = ints
+            default: continue
+            }
+            targets = Array(Set(targets))
+            return targets.count == 1 ? pointing(model, path[0], at: targets[0]) : targets.flatMap { pointing(model, path[0], at: $0) }.sorted()
+        }
+        return ids(model)
     }
 
     private func sorted(_ model: String, _ ids: [Int], order: String) throws -> [Int] {
@@ -207,21 +235,21 @@ extension OdooDatabase {
                     case 2:
                         if let t = target { try unlinkChild(comodel, t) }
                     case 3:
-                        if let t = target { tables[comodel]?[t]?[inverse] = .bool(false) }
+                        if let t = target { setField(comodel, t, inverse, .bool(false)) }
                     case 4:
-                        if let t = target { tables[comodel]?[t]?[inverse] = .int(id) }
+                        if let t = target { setField(comodel, t, inverse, .int(id)) }
                     case 5:
                         // Odoo orphans the children (and, for move lines, leaks their reservation).
                         for child in idList(model, id, field) {
-                            tables[comodel]?[child]?[inverse] = .bool(false)
+                            setField(comodel, child, inverse, .bool(false))
                             if comodel == "stock.move.line" { tables[comodel]?[child]?["orphaned"] = .bool(true) }
                         }
                     case 6:
                         let targets = (command.count > 2 ? command[2].arrayValue : nil)?.compactMap(\.intValue) ?? []
                         for child in idList(model, id, field) where !targets.contains(child) {
-                            tables[comodel]?[child]?[inverse] = .bool(false)
+                            setField(comodel, child, inverse, .bool(false))
                         }
-                        for t in targets { tables[comodel]?[t]?[inverse] = .int(id) }
+                        for t in targets { setField(comodel, t, inverse, .int(id)) }
                     default: break
                     }
                 }

@@ -16,6 +16,9 @@ struct OdooDatabase: Sendable {
     /// Each model's ids in ascending order, kept on insert and delete (searches start from it; sorting
     /// the keys on every search made big runs quadratic).
     var order: [String: [Int]] = [:]
+    /// many2one index: model → field → target id → the ids pointing at it, ascending. One2many reads and
+    /// searches on a many2one use it instead of scanning the model.
+    var pointers: [String: [String: [Int: [Int]]]] = [:]
     /// The current time as Odoo writes it (`2026-11-26 20:18:13`, UTC); set before every call.
     var now: String = "2026-01-01 00:00:00"
 
@@ -42,19 +45,23 @@ struct OdooDatabase: Sendable {
                 order[model, default: []].append(id)
             }
         }
+        reindex(model, id, old: tables[model]?[id], new: record)
         tables[model, default: [:]][id] = record
         return id
     }
 
     mutating func update(_ model: String, _ id: Int, _ values: OdooRecord) {
         guard var record = tables[model]?[id] else { return }
+        let old = record
         for (key, value) in values { record[key] = value }
         record["write_date"] = .string(now)
+        reindex(model, id, old: old, new: record)
         tables[model]?[id] = record
     }
 
     mutating func delete(_ model: String, _ id: Int) {
-        guard tables[model]?[id] != nil else { return }
+        guard let old = tables[model]?[id] else { return }
+        reindex(model, id, old: old, new: nil)
         tables[model]?[id] = nil
         order[model]?.removeAll { $0 == id }
     }
@@ -89,9 +96,45 @@ struct OdooDatabase: Sendable {
         return value(model, id, field).arrayValue?.compactMap(\.intValue) ?? []
     }
 
+    /// Sets one stored field in place (no write_date), keeping the many2one index.
+    mutating func setField(_ model: String, _ id: Int, _ field: String, _ value: JSONValue) {
+        guard let old = tables[model]?[id] else { return }
+        var record = old
+        record[field] = value
+        reindex(model, id, old: old, new: record)
+        tables[model]?[id] = record
+    }
+
+    /// Moves `id` between the index lists of its many2one values that changed.
+    mutating func reindex(_ model: String, _ id: Int, old: OdooRecord?, new: OdooRecord?) {
+        guard let fields = specs[model]?.fields else { return }
+        for (field, spec) in fields {
+            guard case .many2one = spec.kind else { continue }
+            let before = old?[field]?.intValue
+            let after = new?[field]?.intValue
+            guard before != after else { continue }
+            if let before { pointers[model]?[field]?[before]?.removeAll { $0 == id } }
+            if let after {
+                var list = pointers[model]?[field]?[after] ?? []
+                if let last = list.last, last > id {
+                    list.insert(id, at: list.firstIndex { $0 > id } ?? list.count)
+                } else {
+                    list.append(id)
+                }
+                pointers[model, default: [:]][field, default: [:]][after] = list
+            }
+        }
+    }
+
+    /// The ids of `model` whose many2one `field` is `target`, ascending.
+    func pointing(_ model: String, _ field: String, at target: Int) -> [Int] {
+        pointers[model]?[field]?[target] ?? []
+    }
+
     func inverseIDs(_ comodel: String, _ inverse: String, _ id: Int, owner: String) -> [Int] {
-        ids(comodel).filter { other in
-            guard int(comodel, other, inverse) == id else { return false }
+        // Indexed when the inverse is a many2one; mail.activity's res_id is a plain integer.
+        let indexed: Bool = { if case .many2one? = specs[comodel]?.fields[inverse]?.kind { true } else { false } }()
+        return (indexed ? pointing(comodel, inverse, at: id) : ids(comodel)).filter { other in
             // mail.activity points at any model through (res_model, res_id).
             if comodel == "mail.activity" { return string(comodel, other, "res_model") == owner }
             return true
