@@ -235,9 +235,11 @@ struct Engine {
             }
         }
         while true {
+            // The cursor first: once every event is routed, no delivery can appear after the count.
+            let routed = try await store.routerCursor() >= last
             let counts = try await store.deliveryCounts(flow: nil)
             let open = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
-            if open == 0, try await store.routerCursor() >= last { break }
+            if routed, open == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         var latencies = Latencies()
