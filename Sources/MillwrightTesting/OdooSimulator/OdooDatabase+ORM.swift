@@ -26,32 +26,57 @@ extension OdooDatabase {
         return Array(found[start..<end])
     }
 
-    /// The ids a search must look at: all of the model's, or, when the domain requires a many2one to be
-    /// one of some ids (`[('raw_material_production_id', '=', 7), …]`), only those the index lists.
+    /// The ids a search must look at: all of the model's, or fewer when the index can tell. A superset of
+    /// the matches, always: the domain is still evaluated on each.
     func candidates(_ model: String, _ domain: OdooDomain) -> [Int] {
-        let leaves: [OdooDomain]
+        narrowed(model, domain) ?? ids(model)
+    }
+
+    /// Candidates from the indexes, or nil when the domain gives them no handle. A conjunction takes its
+    /// smallest conjunct's; a disjunction the union of all (only when every branch is indexed).
+    private func narrowed(_ model: String, _ domain: OdooDomain) -> [Int]? {
         switch domain {
-        case .all(let nodes): leaves = nodes
-        case .term: leaves = [domain]
-        default: return ids(model)
-        }
-        for case .term(let path, let op, let value) in leaves where path.count == 1 {
-            guard let spec = specs[model]?.fields[path[0]], case .many2one = spec.kind else { continue }
-            var targets: [Int]
-            switch (op, value) {
-            case ("=", _):
-                guard let target = value.intValue else { continue }
-                targets = [target]
-            case ("in", .array(let items)):
-                let ints = items.compactMap(\.intValue)
-                guard ints.count == items.count else { continue }
-                targets = ints
-            default: continue
+        case .term(let path, let op, let value):
+            return leafCandidates(model, path, op, value)
+        case .all(let nodes):
+            return nodes.compactMap { narrowed(model, $0) }.min { $0.count < $1.count }
+        case .any(let nodes):
+            var union = Set<Int>()
+            for node in nodes {
+                guard let some = narrowed(model, node) else { return nil }
+                union.formUnion(some)
             }
-            targets = Array(Set(targets))
-            return targets.count == 1 ? pointing(model, path[0], at: targets[0]) : targets.flatMap { pointing(model, path[0], at: $0) }.sorted()
+            return union.sorted()
+        default:
+            return nil
         }
-        return ids(model)
+    }
+
+    /// `field = v`, `field in [v…]` on a many2one or a value-indexed field, and one step through a
+    /// many2one (`production_group_id.name = 'WH/MO/00042'`).
+    private func leafCandidates(_ model: String, _ path: [String], _ op: String, _ value: JSONValue) -> [Int]? {
+        let wanted: [JSONValue]
+        switch (op, value) {
+        case ("=", .array): return nil
+        case ("=", _): wanted = [value]
+        case ("in", .array(let items)): wanted = items
+        default: return nil
+        }
+        guard let field = path.first, let spec = specs[model]?.fields[field] else { return nil }
+        if path.count == 2, case .many2one(let comodel) = spec.kind {
+            guard let targets = leafCandidates(comodel, [path[1]], op, value) else { return nil }
+            return Set(targets.flatMap { pointing(model, field, at: $0) }).sorted()
+        }
+        guard path.count == 1 else { return nil }
+        if case .many2one = spec.kind {
+            let ints = wanted.compactMap(\.intValue)
+            guard ints.count == wanted.count else { return nil }
+            return ints.count == 1 ? pointing(model, field, at: ints[0]) : Set(ints.flatMap { pointing(model, field, at: $0) }).sorted()
+        }
+        if Self.valueIndexed.contains(field), wanted.allSatisfy({ if case .string = $0 { true } else { false } }) {
+            return wanted.count == 1 ? having(model, field, wanted[0]) : Set(wanted.flatMap { having(model, field, $0) }).sorted()
+        }
+        return nil
     }
 
     private func sorted(_ model: String, _ ids: [Int], order: String) throws -> [Int] {
@@ -242,7 +267,7 @@ extension OdooDatabase {
                         // Odoo orphans the children (and, for move lines, leaks their reservation).
                         for child in idList(model, id, field) {
                             setField(comodel, child, inverse, .bool(false))
-                            if comodel == "stock.move.line" { tables[comodel]?[child]?["orphaned"] = .bool(true) }
+                            if comodel == "stock.move.line" { setField(comodel, child, "orphaned", .bool(true)) }
                         }
                     case 6:
                         let targets = (command.count > 2 ? command[2].arrayValue : nil)?.compactMap(\.intValue) ?? []

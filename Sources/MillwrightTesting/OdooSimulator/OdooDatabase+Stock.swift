@@ -18,7 +18,12 @@ extension OdooDatabase {
         let location = int("stock.quant", quant, "location_id") ?? 0
         guard isInternal(location) else { return 0 }
         let lot = int("stock.quant", quant, "lot_id")
-        return ids("stock.move.line").filter { line in
+        // The lines that can hold a reservation: orphaned ones, and those of moves still open.
+        var lines = having("stock.move.line", "orphaned", .bool(true))
+        for (state, moves) in values["stock.move"]?["state"] ?? [:] where !["\"done\"", "\"cancel\"", "\"draft\""].contains(state) {
+            for move in moves { lines += pointing("stock.move.line", "move_id", at: move) }
+        }
+        return Set(lines).filter { line in
             guard int("stock.move.line", line, "product_id") == product,
                   int("stock.move.line", line, "location_id") == location,
                   int("stock.move.line", line, "lot_id") == lot else { return false }

@@ -19,6 +19,10 @@ struct OdooDatabase: Sendable {
     /// many2one index: model → field → target id → the ids pointing at it, ascending. One2many reads and
     /// searches on a many2one use it instead of scanning the model.
     var pointers: [String: [String: [Int: [Int]]]] = [:]
+    /// Value index for a few fields searched by equality (`name`, `state`, `orphaned`): model → field →
+    /// the value's canonical text → ids, ascending.
+    var values: [String: [String: [String: [Int]]]] = [:]
+    static let valueIndexed: Set<String> = ["name", "state", "orphaned"]
     /// The current time as Odoo writes it (`2026-11-26 20:18:13`, UTC); set before every call.
     var now: String = "2026-01-01 00:00:00"
 
@@ -108,22 +112,35 @@ struct OdooDatabase: Sendable {
     /// Moves `id` between the index lists of its many2one values that changed.
     mutating func reindex(_ model: String, _ id: Int, old: OdooRecord?, new: OdooRecord?) {
         guard let fields = specs[model]?.fields else { return }
+        func added(_ list: [Int]?) -> [Int] {
+            var list = list ?? []
+            if let last = list.last, last > id {
+                list.insert(id, at: list.firstIndex { $0 > id } ?? list.count)
+            } else {
+                list.append(id)
+            }
+            return list
+        }
+        for field in Self.valueIndexed {
+            let before = old?[field].map(\.canonicalText)
+            let after = new?[field].map(\.canonicalText)
+            guard before != after else { continue }
+            if let before { values[model]?[field]?[before]?.removeAll { $0 == id } }
+            if let after { values[model, default: [:]][field, default: [:]][after] = added(values[model]?[field]?[after]) }
+        }
         for (field, spec) in fields {
             guard case .many2one = spec.kind else { continue }
             let before = old?[field]?.intValue
             let after = new?[field]?.intValue
             guard before != after else { continue }
             if let before { pointers[model]?[field]?[before]?.removeAll { $0 == id } }
-            if let after {
-                var list = pointers[model]?[field]?[after] ?? []
-                if let last = list.last, last > id {
-                    list.insert(id, at: list.firstIndex { $0 > id } ?? list.count)
-                } else {
-                    list.append(id)
-                }
-                pointers[model, default: [:]][field, default: [:]][after] = list
-            }
+            if let after { pointers[model, default: [:]][field, default: [:]][after] = added(pointers[model]?[field]?[after]) }
         }
+    }
+
+    /// The ids of `model` whose indexed `field` (``valueIndexed``) is `value`, ascending.
+    func having(_ model: String, _ field: String, _ value: JSONValue) -> [Int] {
+        values[model]?[field]?[value.canonicalText] ?? []
     }
 
     /// The ids of `model` whose many2one `field` is `target`, ascending.
