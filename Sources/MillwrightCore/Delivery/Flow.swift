@@ -21,6 +21,8 @@ public struct Flow: Sendable, Hashable {
         case event
         /// A JSON pointer into the event (`/data/order`).
         case pointer(String)
+        /// No ordering: every delivery is its own partition, so nothing waits for anything.
+        case unordered
     }
 
     public var name: String
@@ -43,6 +45,10 @@ public struct Flow: Sendable, Hashable {
     public var steps: [FlowStep] = []
     /// When deliveries go: one by one as they come, or gathered into micro-batches.
     public var sync: Sync = .realtime
+    /// Prepended to every partition of this flow (`subscription/sub_…`), so it shares no partition with
+    /// another flow: an outbound webhook endpoint orders its own messages and waits for nobody else's.
+    /// `nil`: partitions span flows (an order's consumption and completion keep the plant's order).
+    public var partitionScope: String?
 
     public enum Sync: Sendable, Hashable {
         case realtime
@@ -95,7 +101,14 @@ public struct Flow: Sendable, Hashable {
 
     /// The partition of one event under this flow.
     public func partition(of envelope: JSONValue, seq: Int64) -> String {
+        let key = unscopedPartition(of: envelope, seq: seq)
+        return partitionScope.map { "\($0)/\(key)" } ?? key
+    }
+
+    func unscopedPartition(of envelope: JSONValue, seq: Int64) -> String {
         switch partition {
+        case .unordered:
+            return "seq:\(seq)"
         case .event:
             if let key = envelope["partitionkey"]?.stringValue, !key.isEmpty { return key }
             if let subject = envelope["subject"]?.stringValue, !subject.isEmpty { return subject }
