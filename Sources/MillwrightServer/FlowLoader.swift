@@ -47,7 +47,7 @@ public struct FlowLoader: Sendable {
         }
         let operationNode = try required("operation")
         let operation = try r.string(operationNode)
-        guard operations.contains(operation) else {
+        guard operations.contains(operation) || operations.contains("*") else {
             throw r.error(operationNode, "sink '\(sink)' has no operation '\(operation)'; it has: \(operations.sorted().joined(separator: ", "))")
         }
         var flow = Flow(name: name, types: types, sources: sources, sink: sink, operation: operation)
