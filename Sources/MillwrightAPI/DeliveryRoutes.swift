@@ -143,7 +143,8 @@ struct DeliveryRoutes {
             "name": .string(flow.name), "description": .string(flow.description), "types": .array(flow.types.map(JSONValue.string)),
             "sources": .array(flow.sources.map(JSONValue.string)), "sink": .string(flow.sink), "operation": .string(flow.operation),
             "priority": .string(flow.priority.rawValue), "partition": partition, "sla_seconds": flow.sla.map { .number(String(Int($0))) } ?? .null,
-            "retry": ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
+            "retry": flow.retry.schedule.map { ["max_attempts": .number(String(flow.retry.maxAttempts)), "schedule_seconds": Subscription.scheduleJSON($0)] }
+                ?? ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
             "health": .object(health),
         ])
     }

@@ -51,6 +51,8 @@ public struct WebhookSink: Sink {
         public static let unreachable = "MW-WEBHOOK-0003"
         /// The subscription's URL or secret cannot be used (permanent until changed).
         public static let misconfigured = "MW-WEBHOOK-0004"
+        /// The subscription is disabled: a flows/*.yaml flow that names it waits (retried in an hour).
+        public static let disabled = "MW-WEBHOOK-0005"
     }
 
     /// The longest `Retry-After` honoured.
@@ -79,6 +81,10 @@ public struct WebhookSink: Sink {
     public func deliver(_ event: StoredEvent, operation: String) async -> SinkOutcome {
         guard let subscription = await endpoints.subscription(operation) else {
             return .permanent(code: Code.unknownSubscription, message: "subscription \(operation) does not exist (deleted?)")
+        }
+        guard subscription.state == .enabled else {
+            // The subscription's own flow is held while disabled; this is a flows/*.yaml flow naming it (or a race).
+            return .transient(code: Code.disabled, message: "subscription \(operation) is disabled: \(subscription.stateReason ?? "no reason given")", retryAfter: 3_600)
         }
         let at = now()
         let id = Self.messageID(event)
