@@ -38,7 +38,10 @@ struct SubscriptionRoutes {
             let id = try await subscription(context).id
             let body = try await GovernanceRoutes.object(request, limit: min(maxBodyBytes, 65_536))
             let changes = try Self.changes(body, creating: false)
-            var updated = try await Self.mapping { try await manager.update(id, changes, by: context.subscriptionActor) }
+            var updated = try await subscription(context)
+            if body.objectValue?.keys.contains(where: { $0 != "state" && $0 != "state_reason" }) == true {
+                updated = try await Self.mapping { try await manager.update(id, changes, by: context.subscriptionActor) }
+            }
             if let state = body["state"]?.stringValue.flatMap(Subscription.State.init(rawValue:)), state != updated.state {
                 let reason = body["state_reason"]?.stringValue
                 updated = try await Self.mapping { try await manager.setState(id, state, reason: reason, by: context.subscriptionActor) }

@@ -107,7 +107,7 @@ public actor SubscriptionManager {
         return s
     }
 
-    /// Deletes a subscription. Its messages not yet delivered stay in the log, unattempted.
+    /// Deletes a subscription. Its messages not yet delivered become dead letters.
     public func delete(_ id: String, by actor: Actor) async throws {
         let before = try get(id)
         _ = try await store.deleteSubscription(id: id)

@@ -72,9 +72,18 @@ extension SQLiteStore: SubscriptionStore {
     }
 
     public func deleteSubscription(id: String) async throws -> Bool {
-        try await pool.write { db in
+        let now = Self.micros(Date())
+        return try await pool.write { db in
             try db.execute(sql: "DELETE FROM subscriptions WHERE id = ?", arguments: [id])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            // Its waiting messages have nowhere to go: dead letters with the reason, not silent pending rows.
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET state = 'dead', last_error_code = 'MW-WEBHOOK-0001', last_error = 'the subscription was deleted', updated_us = ?
+                    WHERE flow = ? AND state IN ('pending', 'retrying')
+                    """,
+                arguments: [now, Subscription.flowPrefix + id])
+            return true
         }
     }
 

@@ -234,6 +234,12 @@ extension SubscriptionManager: WebhookEndpoints {}
         try await h.deliver()
         #expect(receiver.requests.map(\.eventID).sorted() == ["e1", "e2"], "e2 goes while e1 is failing")
         #expect(try await h.deliveries(s).map(\.state) == [.retrying, .done])
+
+        // Deleted: the message still waiting becomes a dead letter that says why.
+        try await h.manager.delete(s.id, by: Harness.admin)
+        let waiting = try #require(try await h.deliveries(s).first)
+        #expect(waiting.state == .dead)
+        #expect(waiting.lastError == "the subscription was deleted")
     }
 
     @Test func filterAndPatternsChooseTheEvents() async throws {
@@ -289,6 +295,7 @@ extension SubscriptionManager: WebhookEndpoints {}
         try await h.deliver()
         #expect(second.requests.count == 2)
         #expect(try await h.deliveries(s).count == 3)
+        #expect(try await h.deliveries(s).map(\.state) == [.done, .done, .done])
     }
 
     @Test func unreachableReceiverIsATransientFailure() async throws {

@@ -103,7 +103,8 @@ public protocol SubscriptionStore: Sendable {
     func subscription(id: String) async throws -> Subscription?
     /// Every subscription, oldest first.
     func subscriptions() async throws -> [Subscription]
-    /// Returns whether one was deleted. Its deliveries stay in the log (with no flow to attempt them).
+    /// Returns whether one was deleted. Its waiting deliveries become dead letters ("the subscription was
+    /// deleted"); the ones done stay as they are.
     func deleteSubscription(id: String) async throws -> Bool
 
     /// Sends events again: a delivery of `(flow, eventSeq)` that is done or dead goes back to `pending`, due
