@@ -167,3 +167,35 @@ def test_invalid_subscription_is_a_problem_with_field_paths(server):
                          headers=server.auth(), timeout=TIMEOUT)
     problem = assert_problem(resp, 422)
     assert set(error_pointers(problem)) == {"/url", "/types"}
+
+
+def test_cli_creates_lists_enables_and_replays(server):
+    import subprocess
+
+    from millwright_support import binary_path
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(binary_path()), "subscriptions", *args, "--url", server.url, "--token", server.token],
+                              capture_output=True, text=True, timeout=60)
+
+    receiver = Receiver()
+    try:
+        created = cli("create", "--endpoint", receiver.url, "--type", "mfg.production.*", "--description", "from the CLI")
+        assert created.returncode == 0, created.stderr
+        subscription_id = created.stdout.split()[1]
+        secret = next(word for word in created.stdout.split() if word.startswith("whsec_"))
+        listed = cli("list")
+        assert listed.returncode == 0 and subscription_id in listed.stdout and "enabled" in listed.stdout
+        assert secret not in listed.stdout
+
+        assert_stored(server.post_event(production_completed("cli-1")), 201)
+        assert verify(secret, receiver.wait_for(1)[0])["id"] == "cli-1"
+        replayed = cli("replay", subscription_id, "--event-id", "cli-1")
+        assert replayed.returncode == 0 and "matched 1 events, 1 due again" in replayed.stdout, replayed.stdout + replayed.stderr
+        assert verify(secret, receiver.wait_for(2)[1])["id"] == "cli-1"
+        enabled = cli("enable", subscription_id)
+        assert enabled.returncode == 0 and "is enabled" in enabled.stdout
+        wrong = cli("replay", subscription_id)
+        assert wrong.returncode != 0 and "exactly one of" in wrong.stderr
+    finally:
+        receiver.close()
