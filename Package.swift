@@ -241,6 +241,7 @@ let package = Package(
             name: "MillwrightAPITests",
             dependencies: [
                 "MillwrightAPI",
+                "MillwrightFiles",
                 "MillwrightEngine",
                 "MillwrightServer",
                 "MillwrightSQLite",

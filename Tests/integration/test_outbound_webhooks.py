@@ -199,3 +199,50 @@ def test_cli_creates_lists_enables_and_replays(server):
         assert wrong.returncode != 0 and "exactly one of" in wrong.stderr
     finally:
         receiver.close()
+
+
+FILE_CONFIG = """
+files:
+  erp:
+    folder: %(folder)s
+    format: csv
+    columns:
+      order: /data/order
+      quantity: /data/quantity
+flows:
+  directory: %(flows)s
+"""
+
+FILE_FLOW = """
+name: completions-to-erp
+match: {types: [mfg.production.completed.v1]}
+sink: file
+operation: erp
+"""
+
+
+def test_file_sink_writes_whole_files_once(make_server, tmp_path):
+    folder = tmp_path / "exchange"
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "erp.yaml").write_text(FILE_FLOW)
+    config = tmp_path / "millwright.yaml"
+    config.write_text(FILE_CONFIG % {"folder": folder, "flows": flows})
+    server = make_server(start=False)
+    server.extra_args = ["--config", str(config)]
+    server.start()
+    assert_stored(server.post_event(production_completed("f-1", order="WH/MO/00050", quantity=3)), 201)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (folder.exists() and any(folder.iterdir())):
+        time.sleep(0.05)
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["erp-1.csv"], files
+    assert (folder / "erp-1.csv").read_bytes() == b"order,quantity\r\nWH/MO/00050,3\r\n"
+    # A duplicate submission is not a new event; the next event is the next file, and no temporary
+    # file is ever left in the folder.
+    assert server.post_event(production_completed("f-1", order="WH/MO/00050", quantity=3)).status_code == 200
+    assert_stored(server.post_event(production_completed("f-2", order="WH/MO/00051", quantity=1)), 201)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (folder / "erp-2.csv").exists():
+        time.sleep(0.05)
+    assert sorted(p.name for p in folder.iterdir()) == ["erp-1.csv", "erp-2.csv"]
