@@ -31,8 +31,9 @@ extension MillwrightNode {
     func makeDelivery(store: SQLiteStore, now: @escaping @Sendable () -> Date, breakers: CircuitBreakers, metricsFactory: any MetricsFactory) async throws -> DeliveryParts {
         let subscriptions = SubscriptionManager(store: store, hasher: Governance.hasher, now: now, metricsFactory: metricsFactory, logger: logger)
         try await subscriptions.load()
+        // File targets are configuration, checked now; subscriptions change at run time, so a flow naming one
+        // that does not exist (any more) is not a start-up error: its messages are dead letters saying so.
         var known = Self.knownSinks
-        known["webhook"] = Set(await subscriptions.list().map(\.id))
         known["file"] = Set(configuration.files.map(\.name))
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: configuration.flowsDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
