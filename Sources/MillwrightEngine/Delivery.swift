@@ -183,9 +183,9 @@ public final class DeliveryWorker: Service, Sendable {
         var probes: [String: Set<String>] = [:]
         var batches: [Flow] = []
         var batchProbes: [String: [Flow]] = [:]
-        for sink in Set(flows.values.map(breakerKey)) {
-            let names = Set(flows.values.filter { breakerKey($0) == sink && $0.sync == .realtime }.map(\.name))
-            let batched = flows.values.filter { breakerKey($0) == sink && $0.sync != .realtime }.sorted { $0.name < $1.name }
+        for (sink, group) in Dictionary(grouping: flows.values, by: breakerKey) {
+            let names = Set(group.filter { $0.sync == .realtime }.map(\.name))
+            let batched = group.filter { $0.sync != .realtime }.sorted { $0.name < $1.name }
             switch breakers.permit(sink, now: time) {
             case .open:
                 free.formUnion(names)
