@@ -46,7 +46,7 @@ public struct FileTarget: Sendable, Hashable {
 /// The file sink: writes events into a folder for legacy systems that read files.
 ///
 /// Every delivery (one event, or one micro-batch) becomes one file, `<prefix>-<seq>.<jsonl|csv>` (a batch:
-/// `<prefix>-<first seq>-<last seq>.<ext>`), written as `.<name>.tmp`, flushed to disk (fsync), then renamed
+/// `<prefix>-<first seq>-<last seq>.<ext>`; piece n of a split event: `<prefix>-<seq>.<n>.<ext>`), written as `.<name>.tmp`, flushed to disk (fsync), then renamed
 /// into place and the folder synced: a reader never sees a half-written file, only whole ones. An event
 /// already written (recorded in the store's operation journal under `file/<target>/<source>/<id>`) is not
 /// written again, so a redelivery or a replay adds no line. See docs/webhooks.md#file-sink.
@@ -88,7 +88,8 @@ public struct FileSink: Sink {
                 return events.map { .alreadyApplied("already in \(written[$0.seq] ?? "a file")") }
             }
             let ext = target.format.rawValue
-            let file = fresh.count == 1 ? "\(target.prefix)-\(first.seq).\(ext)" : "\(target.prefix)-\(first.seq)-\(last.seq).\(ext)"
+            let file = fresh.count == 1
+                ? "\(target.prefix)-\(first.seq)\(Self.pieceSuffix(first)).\(ext)" : "\(target.prefix)-\(first.seq)-\(last.seq).\(ext)"
             try Self.writeAtomically(Data(render(fresh, target).utf8), folder: target.folder, name: file)
             for event in fresh { try await journal.recordJournalPlan(key: Self.journalKey(target, event), plan: file, at: now()) }
             return events.map { event in
@@ -98,6 +99,16 @@ public struct FileSink: Sink {
         } catch {
             return events.map { _ in .transient(code: Code.writeFailed, message: "cannot write to \(target.folder): \(error)", retryAfter: nil) }
         }
+    }
+
+    /// `.2` for the second piece of a split event (the engine names pieces `<id>#2`, keeping the envelope's
+    /// `id`), so that each piece is its own file; `""` for a whole event.
+    static func pieceSuffix(_ event: StoredEvent) -> String {
+        guard let mark = event.id.lastIndex(of: "#"), let piece = Int(event.id[event.id.index(after: mark)...]),
+            let envelopeID = (try? JSONParser(maxDepth: 512).parse(event.envelope))?["id"]?.stringValue,
+            envelopeID == String(event.id[..<mark])
+        else { return "" }
+        return ".\(piece)"
     }
 
     static func journalKey(_ target: FileTarget, _ event: StoredEvent) -> String {

@@ -141,11 +141,13 @@ public struct WebhookSink: Sink {
         return outcome
     }
 
-    /// The first 200 characters of a response body, on one line (the rest is read and dropped).
+    /// The first 200 characters of a response body, on one line (the rest is not read).
     static func excerpt(_ body: HTTPClientResponse.Body) async throws -> String {
         var kept: [UInt8] = []
-        for try await chunk in body where kept.count < 512 {
+        // Enough to say what went wrong; a receiver that streams without end does not hold the worker.
+        for try await chunk in body {
             kept += chunk.readableBytesView.prefix(512 - kept.count)
+            if kept.count >= 512 { break }
         }
         let text = String(decoding: kept, as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ")
         return text.count > 200 ? String(text.prefix(200)) + "…" : text

@@ -99,3 +99,22 @@ import Testing
         #expect(unknown == FileSink.Code.unknownTarget)
     }
 }
+
+extension FileSinkTests {
+    @Test func theSplitPiecesOfAnEventAreOneFileEach() async throws {
+        let h = try Harness()
+        let sink = FileSink(targets: [FileTarget(name: "lots", folder: h.folder, format: .jsonl)], journal: h.store)
+        let text = #"{"specversion":"1.0","id":"e1","source":"mes/test","type":"mfg.production.completed.v1","data":{"order":"MO-1","quantity":2,"uom":"H87","lots":[{"lot":"L1","quantity":1},{"lot":"L2","quantity":1}]}}"#
+        _ = try await h.store.append([try EventDecoder().decode(try JSONParser().parse(text))], receivedAt: Date())
+        var flow = Flow(name: "lots", types: ["mfg.production.completed.v1"], sink: "file", operation: "lots")
+        flow.steps = [.split(pointer: "/data/lots", into: "/data/lot")]
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        try await DeliveryRouter(store: h.store, flows: [flow], logger: logger).routeOnce()
+        let worker = DeliveryWorker(store: h.store, flows: [flow], sinks: [sink], owner: "w", metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        #expect(try await worker.runOnce() == 1)
+        #expect(try h.files() == ["lots-1.1.jsonl", "lots-1.2.jsonl"])
+        let lots = try h.files().map { try JSONParser().parse(Array(try h.read($0).utf8.dropLast()))["data"]?["lot"]?["lot"]?.stringValue }
+        #expect(lots == ["L1", "L2"])
+    }
+}
