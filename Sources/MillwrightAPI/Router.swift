@@ -189,7 +189,9 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
         XrefRoutes(xrefs: xrefs, governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
     }
     if let manager = deps.subscriptions, let deliveries = deps.deliveries {
-        SubscriptionRoutes(manager: manager, store: deps.store, deliveries: deliveries, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
+        SubscriptionRoutes(
+            manager: manager, store: deps.store, deliveries: deliveries, maxBodyBytes: deps.configuration.maxBodyBytes, breakerPhase: deps.breakerPhase
+        ).register(on: v1)
     }
     return router
 }

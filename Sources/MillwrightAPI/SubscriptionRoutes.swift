@@ -10,6 +10,8 @@ struct SubscriptionRoutes {
     let store: any Store
     let deliveries: any DeliveryStore
     let maxBodyBytes: Int
+    /// The circuit breaker phase of a breaker key (`webhook/<id>`).
+    let breakerPhase: @Sendable (String) -> String
 
     /// Most events one replay request may send again.
     static let maxReplay = 10_000
@@ -27,11 +29,13 @@ struct SubscriptionRoutes {
             for (name, _) in request.uri.queryParameters {
                 throw GovernanceRoutes.badQuery(String(name), "unknown query parameter; this list takes none")
             }
-            return GovernanceRoutes.json(.object(["items": .array(await manager.list().map(SubscriptionManager.describe))]))
+            var items: [JSONValue] = []
+            for s in await manager.list() { items.append(try await describe(s)) }
+            return GovernanceRoutes.json(.object(["items": .array(items)]))
         }
         group.get("subscriptions/{id}") { _, context in
             try context.require("flows:read")
-            return GovernanceRoutes.json(SubscriptionManager.describe(try await subscription(context)))
+            return GovernanceRoutes.json(try await describe(try await subscription(context)))
         }
         group.patch("subscriptions/{id}") { request, context in
             try context.require("admin")
@@ -112,6 +116,16 @@ struct SubscriptionRoutes {
                 "matched": .number(String(events.count)), "replayed": .number(String(ids.count)), "delivery_ids": .array(ids.map { .number(String($0)) }),
             ]))
         }
+    }
+
+    /// A subscription with its `health`: deliveries per state and the endpoint's breaker phase.
+    func describe(_ s: Subscription) async throws -> JSONValue {
+        guard case .object(var members) = SubscriptionManager.describe(s) else { return .null }
+        let counts = try await deliveries.deliveryCounts(flow: s.flowName)
+        var health: [String: JSONValue] = ["breaker": .string(breakerPhase("webhook/" + s.id))]
+        for state in DeliveryState.allCases { health[state.rawValue] = .number(String(counts[state] ?? 0)) }
+        members["health"] = .object(health)
+        return .object(members)
     }
 
     func subscription(_ context: MillwrightRequestContext) async throws -> Subscription {
@@ -335,6 +349,8 @@ extension OpenAPIDocument {
         readProperties["state_since"] = dateTime
         readProperties["failing_since"] = nullableDateTime
         readProperties["flow"] = string
+        readProperties["health"] = ["type": "object", "description": "Deliveries per state (pending, in_flight, done, retrying, dead) and the endpoint's breaker phase",
+                                    "properties": ["breaker": ["enum": ["closed", "open", "half-open"]]]]
         readProperties["created_at"] = dateTime
         readProperties["updated_at"] = dateTime
         readProperties["url"] = string

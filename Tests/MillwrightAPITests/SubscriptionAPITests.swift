@@ -26,6 +26,8 @@ import Testing
             let read = try await client.send(.get, "/v1/subscriptions/\(id)", contentType: nil)
             #expect(read.status == .ok)
             #expect(read.json?["secret"] == nil, "the secret is never shown again")
+            #expect(read.json?["health"]?["breaker"] == "closed")
+            #expect(read.json?["health"]?["pending"] == .number("0"))
             #expect(!read.text.contains(json["secret"]?.stringValue ?? "-"))
             let list = try await client.send(.get, "/v1/subscriptions", contentType: nil)
             #expect(list.json?["items"]?.arrayValue?.count == 1)
