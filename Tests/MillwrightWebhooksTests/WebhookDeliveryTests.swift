@@ -35,7 +35,7 @@ extension SubscriptionManager: WebhookEndpoints {}
         static let admin = SubscriptionManager.Actor(name: "test-admin", origin: "test")
 
         /// - Parameter timeout: per webhook call. AsyncHTTPClient retries a refused connection until then.
-        init(timeout: TimeInterval = 5) throws {
+        init(timeout: TimeInterval = 5, breakers: CircuitBreakers = CircuitBreakers(threshold: 100)) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-webhooks-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             store = try SQLiteStore(path: directory.appendingPathComponent("m.sqlite").path)
@@ -46,7 +46,7 @@ extension SubscriptionManager: WebhookEndpoints {}
             router = DeliveryRouter(store: store, flows: [], now: now, source: manager.flows, logger: WebhookDeliveryTests.quiet)
             worker = DeliveryWorker(
                 store: store, flows: [], sinks: [sink], owner: "webhooks", concurrency: 8, lease: 60, now: now, random: { 1 },
-                breakers: CircuitBreakers(threshold: 100), source: manager.flows, metricsFactory: NOOPMetricsHandler.instance, logger: WebhookDeliveryTests.quiet)
+                breakers: breakers, source: manager.flows, metricsFactory: NOOPMetricsHandler.instance, logger: WebhookDeliveryTests.quiet)
         }
 
         func subscribe(_ url: String, ordered: Bool = false, disableAfter: TimeInterval? = nil, filter: [FlowStep]? = nil) async throws -> Subscription {
@@ -309,6 +309,32 @@ extension SubscriptionManager: WebhookEndpoints {}
         #expect(delivery.lastErrorCode == WebhookSink.Code.unreachable)
         #expect(delivery.lastError?.hasPrefix("HTTP") == false)
         #expect(try #require(await h.manager.subscription(s.id)).failingSince == h.clock.now, "the failure counts toward disabling")
+    }
+
+    @Test func oneEndpointDownDoesNotHoldBackAnother() async throws {
+        let down = try await Receiver.start()
+        let up = try await Receiver.start()
+        defer {
+            down.stop()
+            up.stop()
+        }
+        down.answer(503)
+        let breakers = CircuitBreakers(threshold: 3, cooldown: 60)
+        let h = try Harness(breakers: breakers)
+        let a = try await h.subscribe(down.url)
+        let b = try await h.subscribe(up.url)
+        for i in 1...5 { try await h.send("e\(i)", order: "MO-\(i)") }
+        try await h.deliver()
+        #expect(up.requests.count == 5, "the healthy endpoint got everything")
+        #expect(breakers.state(of: "webhook/\(a.id)").phase == .open, "the endpoint that is down has its own breaker, open")
+        #expect(breakers.state(of: "webhook/\(b.id)").phase == .closed)
+        let triedWhileDown = down.requests.count
+        // Retries come due, but the breaker holds them until its cool-down ends; the other endpoint goes on.
+        h.clock.advance(5)
+        try await h.send("e6", order: "MO-6")
+        try await h.deliver()
+        #expect(down.requests.count == triedWhileDown)
+        #expect(up.requests.count == 6)
     }
 
     @Test func scheduleDelays() {
