@@ -210,7 +210,13 @@ public actor SubscriptionManager {
         if let v = c.description { s.description = v }
         if let v = c.ordered { s.ordered = v }
         if let v = c.disableAfter { s.disableAfter = v }
-        if let v = c.headers { s.headers = v }
+        if let v = c.headers {
+            // A value sent back as shown (`********`) keeps the current one: read, change, write back works.
+            let current = s.headers
+            s.headers = Dictionary(uniqueKeysWithValues: v.map { name, value in
+                (name, value == Self.hiddenHeaderValue ? current[name] ?? value : value)
+            })
+        }
         if let v = c.schedule { s.schedule = v }
     }
 
@@ -232,7 +238,10 @@ public actor SubscriptionManager {
             hasher: hasher)
     }
 
-    /// A subscription as shown to operators and in the audit log: never its secret.
+    /// What a header's value is shown as: header values are credentials for the receiver as often as not.
+    public static let hiddenHeaderValue = "********"
+
+    /// A subscription as shown to operators and in the audit log: never its secret, nor its header values.
     public static func describe(_ s: Subscription) -> JSONValue {
         .object([
             "id": .string(s.id), "url": .string(s.url), "types": .array(s.types.map(JSONValue.string)), "filter": Subscription.filterJSON(s.filter),
@@ -240,7 +249,7 @@ public actor SubscriptionManager {
             "state_reason": s.stateReason.map(JSONValue.string) ?? .null, "state_since": .string(RFC3339.format(s.stateSince)),
             "disable_after_seconds": .number(String(Int(s.disableAfter))),
             "failing_since": s.failingSince.map { .string(RFC3339.format($0)) } ?? .null,
-            "headers": .object(s.headers.mapValues(JSONValue.string)), "retry_schedule_seconds": Subscription.scheduleJSON(s.schedule),
+            "headers": .object(s.headers.mapValues { _ in .string(hiddenHeaderValue) }), "retry_schedule_seconds": Subscription.scheduleJSON(s.schedule),
             "flow": .string(s.flowName), "created_at": .string(RFC3339.format(s.createdAt)), "updated_at": .string(RFC3339.format(s.updatedAt)),
         ])
     }

@@ -22,6 +22,7 @@ import Testing
             #expect(json["flow"]?.stringValue == "subscription/\(id)")
             #expect(json["retry_schedule_seconds"] == .array(["0", "5", "300", "1800", "7200", "18000", "36000"].map(JSONValue.number)))
             #expect(json["filter"] == .array([.object(["pointer": "/data/final", "equals": .bool(false)])]))
+            #expect(json["headers"] == .object(["x-api-key": "********"]), "header values are never shown")
 
             let read = try await client.send(.get, "/v1/subscriptions/\(id)", contentType: nil)
             #expect(read.status == .ok)
@@ -38,6 +39,12 @@ import Testing
             #expect(patched.json?["state_reason"] == "receiver maintenance")
             #expect(patched.json?["ordered"] == .bool(false))
 
+            // Headers sent back as shown keep their values.
+            let headers = try await client.send(.patch, "/v1/subscriptions/\(id)", contentType: "application/json", body: #"{"headers":{"x-api-key":"********","x-line":"L2"}}"#)
+            #expect(headers.status == .ok)
+            let stored = try #require(try await store.subscription(id: id))
+            #expect(stored.headers == ["x-api-key": "k1", "x-line": "L2"])
+
             let enabled = try await client.send(.post, "/v1/subscriptions/\(id)/enable", contentType: nil)
             #expect(enabled.json?["state"] == "enabled")
 
@@ -51,9 +58,10 @@ import Testing
             #expect(try await client.send(.get, "/v1/subscriptions/\(id)", contentType: nil).status == .notFound)
 
             let actions = try await store.auditEntries(after: nil, limit: 100).map(\.draft).filter { $0.target == "subscription/\(id)" }.map(\.action)
-            #expect(actions == ["subscription.create", "subscription.update", "subscription.disable", "subscription.enable", "subscription.rotate_secret", "subscription.delete"])
+            #expect(actions == ["subscription.create", "subscription.update", "subscription.disable", "subscription.update", "subscription.enable", "subscription.rotate_secret", "subscription.delete"])
             let entries = try await store.auditEntries(after: nil, limit: 100)
             #expect(!entries.contains { ($0.draft.after?.canonicalText ?? "").contains("whsec_") }, "no secret in the audit log")
+            #expect(!entries.contains { ($0.draft.after?.canonicalText ?? "").contains("\"k1\"") }, "no header value in the audit log")
         }
     }
 
