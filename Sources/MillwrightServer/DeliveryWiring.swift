@@ -15,10 +15,10 @@ extension SubscriptionManager: WebhookEndpoints {}
 
 extension MillwrightNode {
     /// The sinks this node has, by name, and their operations (to check flows even when a sink is off).
-    /// `*`: any operation (webhook subscriptions and file targets are checked when the node starts).
+    /// `*`: any operation (file targets are checked when the node starts; subscription ids at delivery).
     public static var knownSinks: [String: Set<String>] { ["odoo": OdooSink.operationNames, "webhook": ["*"], "file": ["*"]] }
 
-    /// What the delivery engine is made of: the file flows, its services, and the subscription manager.
+    /// What the delivery engine is made of: the flows of the flow files, its services, and the subscription manager.
     struct DeliveryParts {
         var flows: [Flow]
         var services: [any Service]
