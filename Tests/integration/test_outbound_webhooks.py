@@ -246,3 +246,38 @@ def test_file_sink_writes_whole_files_once(make_server, tmp_path):
     while time.monotonic() < deadline and not (folder / "erp-2.csv").exists():
         time.sleep(0.05)
     assert sorted(p.name for p in folder.iterdir()) == ["erp-1.csv", "erp-2.csv"]
+
+
+def test_webhook_deliveries_match_the_published_schemas(server):
+    """Deliveries with attempts, as every delivery route answers them, against /openapi.json."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    document = requests.get(f"{server.url}/openapi.json", timeout=TIMEOUT).json()
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents({"$schema": "https://json-schema.org/draft/2020-12/schema", **document}))
+
+    def check(schema_name: str, value: Any) -> None:
+        validator = Draft202012Validator({"$ref": f"urn:openapi#/components/schemas/{schema_name}"}, registry=registry)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(value)]
+        assert not errors, f"{schema_name}: {errors}"
+
+    receiver = Receiver()
+    receiver.status = 500
+    try:
+        created = subscribe(server, receiver.url, retry_schedule_seconds=[0, 1])
+        check("SubscriptionWithSecret", created)
+        assert_stored(server.post_event(production_completed("sch-1", order="WH/MO/00060")), 201)
+        wait_for_state(server, created["id"], "dead")
+        page = requests.get(f"{server.url}/v1/subscriptions/{created['id']}/deliveries", headers=server.auth(), timeout=TIMEOUT).json()
+        check("SubscriptionDeliveryPage", page)
+        delivery_id = page["items"][0]["id"]
+        detail = requests.get(f"{server.url}/v1/deliveries/{delivery_id}", headers=server.auth(), timeout=TIMEOUT).json()
+        assert len(detail["attempts"]) == 2
+        check("DeliveryDetail", detail)
+        story = requests.get(f"{server.url}/v1/messages", params={"key": "WH/MO/00060"}, headers=server.auth(), timeout=TIMEOUT).json()
+        check("MessageStory", story)
+        listed = requests.get(f"{server.url}/v1/subscriptions", headers=server.auth(), timeout=TIMEOUT).json()
+        for item in listed["items"]:
+            check("Subscription", item)
+    finally:
+        receiver.close()
