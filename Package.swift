@@ -52,11 +52,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound webhooks (the `webhook` sink) and the Standard Webhooks signature, which inbound hooks verify.
+        .target(
+            name: "MillwrightWebhooks",
+            dependencies: [
+                "MillwrightCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `file` sink: JSON lines or CSV files in a folder, for legacy systems that read files.
+        .target(
+            name: "MillwrightFiles",
+            dependencies: ["MillwrightCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MillwrightAPI",
             dependencies: [
                 "MillwrightCore",
                 "MillwrightEngine",
+                "MillwrightWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,6 +107,8 @@ let package = Package(
                 "MillwrightEngine",
                 "MillwrightAPI",
                 "MillwrightOdoo",
+                "MillwrightWebhooks",
+                "MillwrightFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -179,6 +201,23 @@ let package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // Outbound webhooks and the file sink through the real engine, store and a loopback HTTP receiver.
+        .testTarget(
+            name: "MillwrightWebhooksTests",
+            dependencies: [
+                "MillwrightWebhooks",
+                "MillwrightFiles",
+                "MillwrightEngine",
+                "MillwrightSQLite",
+                "MillwrightCore",
+                "MillwrightTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .testTarget(
             name: "MillwrightOdooTests",
             dependencies: [
@@ -208,6 +247,7 @@ let package = Package(
             name: "MillwrightAPITests",
             dependencies: [
                 "MillwrightAPI",
+                "MillwrightFiles",
                 "MillwrightEngine",
                 "MillwrightServer",
                 "MillwrightSQLite",

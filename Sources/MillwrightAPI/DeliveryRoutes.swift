@@ -143,7 +143,8 @@ struct DeliveryRoutes {
             "name": .string(flow.name), "description": .string(flow.description), "types": .array(flow.types.map(JSONValue.string)),
             "sources": .array(flow.sources.map(JSONValue.string)), "sink": .string(flow.sink), "operation": .string(flow.operation),
             "priority": .string(flow.priority.rawValue), "partition": partition, "sla_seconds": flow.sla.map { .number(String(Int($0))) } ?? .null,
-            "retry": ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
+            "retry": flow.retry.schedule.map { ["max_attempts": .number(String(flow.retry.maxAttempts)), "schedule_seconds": Subscription.scheduleJSON($0)] }
+                ?? ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
             "health": .object(health),
         ])
     }
@@ -258,16 +259,18 @@ extension OpenAPIDocument {
                 "error_code": nullableString, "error": nullableString, "result": nullableString,
             ],
         ]
-        let delivery: JSONValue = [
-            "type": "object",
-            "required": ["id", "flow", "event_seq", "partition", "state", "attempts", "next_attempt_at", "last_error_code", "last_error", "result", "created_at", "updated_at"],
-            "properties": [
-                "id": ["type": "integer"], "flow": string, "event_seq": ["type": "integer"], "partition": string,
-                "state": .object(["enum": .array(DeliveryState.allCases.map { .string($0.rawValue) })]), "attempts": ["type": "integer"],
-                "next_attempt_at": dateTime, "last_error_code": nullableString, "last_error": nullableString, "result": nullableString,
-                "created_at": dateTime, "updated_at": dateTime, "attempts_detail": ["type": "array", "items": ref("DeliveryAttempt")],
-            ],
+        let deliveryProperties: [String: JSONValue] = [
+            "id": ["type": "integer"], "flow": string, "event_seq": ["type": "integer"], "partition": string,
+            "state": .object(["enum": .array(DeliveryState.allCases.map { .string($0.rawValue) })]), "attempts": ["type": "integer"],
+            "next_attempt_at": dateTime, "last_error_code": nullableString, "last_error": nullableString, "result": nullableString,
+            "created_at": dateTime, "updated_at": dateTime, "attempts_detail": ["type": "array", "items": ref("DeliveryAttempt")],
         ]
+        let required: JSONValue = ["id", "flow", "event_seq", "partition", "state", "attempts", "next_attempt_at", "last_error_code", "last_error", "result", "created_at", "updated_at"]
+        let delivery: JSONValue = ["type": "object", "required": required, "properties": .object(deliveryProperties)]
+        // One delivery in detail: `attempts` is the list of attempts, not their count (as the routes answer).
+        var detailProperties = deliveryProperties
+        detailProperties["attempts"] = ["type": "array", "items": ref("DeliveryAttempt")]
+        let detail: JSONValue = ["type": "object", "required": required, "properties": .object(detailProperties)]
         let schemas: [String: JSONValue] = [
             "DeliveryAttempt": attempt,
             "Xref": ["type": "object", "required": ["system", "kind", "external_id", "value"],
@@ -275,7 +278,7 @@ extension OpenAPIDocument {
                                     "external_id": ["type": "string", "minLength": 1], "value": ["type": "string", "minLength": 1]]],
             "Delivery": delivery,
             "DeliveryPage": ["type": "object", "required": ["items", "next_after"], "properties": ["items": ["type": "array", "items": ref("Delivery")], "next_after": ["type": ["integer", "null"]]]],
-            "DeliveryDetail": ["allOf": [ref("Delivery"), ["type": "object", "properties": ["attempts": ["type": "array", "items": ref("DeliveryAttempt")]]]]],
+            "DeliveryDetail": detail,
             "FlowList": ["type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": [
                 "type": "object", "required": ["name", "types", "sink", "operation", "priority", "health"],
                 "properties": ["name": string, "description": string, "types": ["type": "array", "items": string], "sources": ["type": "array", "items": string],

@@ -244,6 +244,9 @@ public enum OpenAPIDocument {
         let delivery = deliveryPaths()
         paths.merge(delivery.paths) { current, _ in current }
         schemas.merge(delivery.schemas) { current, _ in current }
+        let subscription = subscriptionPaths()
+        paths.merge(subscription.paths) { current, _ in current }
+        schemas.merge(subscription.schemas) { current, _ in current }
 
         paths["/v1/approvals"] = ["get": operation(
             "listApprovals", "Approvals, newest first", scope: "admin",

@@ -23,6 +23,8 @@ public struct APIDependencies: Sendable {
     public var xrefs: (any CrossReferenceStore)?
     /// The circuit breaker phase of a sink (`closed`, `open`, `half-open`).
     public var breakerPhase: @Sendable (String) -> String = { _ in "closed" }
+    /// Outbound webhook subscriptions (`/v1/subscriptions`).
+    public var subscriptions: SubscriptionManager?
     /// Inbound webhook sources (`hooks:`), their secrets read.
     public var hooks: [HookSource]
     /// Wall-clock time, injected so tests can check webhook timestamps against a fixed now.
@@ -105,6 +107,15 @@ public let routeScopes: [(method: String, path: String, auth: RouteAuthenticatio
     ("GET", "/v1/xrefs", .token(scope: "flows:read")),
     ("PUT", "/v1/xrefs", .token(scope: "xrefs:write")),
     ("DELETE", "/v1/xrefs/{system}/{kind}/{id}", .token(scope: "xrefs:write")),
+    ("POST", "/v1/subscriptions", .token(scope: "admin")),
+    ("GET", "/v1/subscriptions", .token(scope: "flows:read")),
+    ("GET", "/v1/subscriptions/{id}", .token(scope: "flows:read")),
+    ("PATCH", "/v1/subscriptions/{id}", .token(scope: "admin")),
+    ("DELETE", "/v1/subscriptions/{id}", .token(scope: "admin")),
+    ("POST", "/v1/subscriptions/{id}/enable", .token(scope: "deliveries:replay")),
+    ("POST", "/v1/subscriptions/{id}/rotate-secret", .token(scope: "admin")),
+    ("GET", "/v1/subscriptions/{id}/deliveries", .token(scope: "deliveries:read")),
+    ("POST", "/v1/subscriptions/{id}/replay", .token(scope: "deliveries:replay")),
 ]
 
 /// Builds Millwright's HTTP router: `/v1/*` behind bearer tokens, health and metrics outside.
@@ -176,6 +187,11 @@ public func makeRouter(_ deps: APIDependencies) -> Router<MillwrightRequestConte
     }
     if let xrefs = deps.xrefs {
         XrefRoutes(xrefs: xrefs, governance: governance, maxBodyBytes: deps.configuration.maxBodyBytes).register(on: v1)
+    }
+    if let manager = deps.subscriptions, let deliveries = deps.deliveries {
+        SubscriptionRoutes(
+            manager: manager, store: deps.store, deliveries: deliveries, maxBodyBytes: deps.configuration.maxBodyBytes, breakerPhase: deps.breakerPhase
+        ).register(on: v1)
     }
     return router
 }

@@ -68,6 +68,8 @@ public final class Doorbell: Sendable {
 public final class DeliveryRouter: Service, Sendable {
     let store: any Store & DeliveryStore
     let flows: [Flow]
+    /// Flows added at run time (webhook subscriptions), read at every round.
+    let source: (any FlowSource)?
     let now: @Sendable () -> Date
     let logger: Logger
     public let doorbell: Doorbell
@@ -77,10 +79,11 @@ public final class DeliveryRouter: Service, Sendable {
 
     public init(
         store: any Store & DeliveryStore, flows: [Flow], now: @escaping @Sendable () -> Date = { Date() }, doorbell: Doorbell = Doorbell(),
-        pollInterval: Duration = .milliseconds(200), wake: [Doorbell] = [], logger: Logger
+        pollInterval: Duration = .milliseconds(200), wake: [Doorbell] = [], source: (any FlowSource)? = nil, logger: Logger
     ) {
         self.store = store
         self.flows = flows
+        self.source = source
         self.now = now
         self.logger = logger
         self.doorbell = doorbell
@@ -97,6 +100,7 @@ public final class DeliveryRouter: Service, Sendable {
         query.limit = batch
         let events = try await store.events(query)
         guard let last = events.last else { return 0 }
+        let flows = self.flows + (source?.routedFlows() ?? [])
         var deliveries: [NewDelivery] = []
         let time = now()
         for event in events {
@@ -126,7 +130,9 @@ public final class DeliveryRouter: Service, Sendable {
 /// retry at now + backoff, or dead letter. Every attempt is recorded with its duration and error.
 public final class DeliveryWorker: Service, Sendable {
     let store: any Store & DeliveryStore
-    let flows: [String: Flow]
+    let staticFlows: [String: Flow]
+    /// Flows added at run time (webhook subscriptions): claimed while delivered, held otherwise.
+    let source: (any FlowSource)?
     let sinks: [String: any Sink]
     let owner: String
     let concurrency: Int
@@ -143,11 +149,12 @@ public final class DeliveryWorker: Service, Sendable {
         store: any Store & DeliveryStore, flows: [Flow], sinks: [any Sink], owner: String, concurrency: Int = 4, lease: TimeInterval = 300,
         now: @escaping @Sendable () -> Date = { Date() }, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
         doorbell: Doorbell = Doorbell(), pollInterval: Duration = .milliseconds(500), breakers: CircuitBreakers = CircuitBreakers(),
-        metricsFactory: any MetricsFactory, logger: Logger
+        source: (any FlowSource)? = nil, metricsFactory: any MetricsFactory, logger: Logger
     ) {
         self.breakers = breakers
         self.store = store
-        self.flows = Dictionary(flows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.staticFlows = Dictionary(flows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.source = source
         self.sinks = Dictionary(sinks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.owner = owner
         self.concurrency = max(1, concurrency)
@@ -160,18 +167,26 @@ public final class DeliveryWorker: Service, Sendable {
         self.logger = logger
     }
 
+    /// Every flow this worker knows, the run-time ones included (held or not): what a claimed delivery runs through.
+    var flows: [String: Flow] {
+        guard let source else { return staticFlows }
+        return staticFlows.merging(source.routedFlows().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Claims and runs one round of deliveries. Returns how many it ran.
     @discardableResult
     public func runOnce() async throws -> Int {
+        // Held run-time flows are not claimed from.
+        let flows = source.map { staticFlows.merging($0.deliveredFlows().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) } ?? staticFlows
         // Flows whose sink's breaker is closed run freely; a half-open sink gets one probe delivery.
         let time = now()
         var free = Set<String>()
         var probes: [String: Set<String>] = [:]
         var batches: [Flow] = []
         var batchProbes: [String: [Flow]] = [:]
-        for sink in Set(flows.values.map(\.sink)) {
-            let names = Set(flows.values.filter { $0.sink == sink && $0.sync == .realtime }.map(\.name))
-            let batched = flows.values.filter { $0.sink == sink && $0.sync != .realtime }.sorted { $0.name < $1.name }
+        for (sink, group) in Dictionary(grouping: flows.values, by: breakerKey) {
+            let names = Set(group.filter { $0.sync == .realtime }.map(\.name))
+            let batched = group.filter { $0.sync != .realtime }.sorted { $0.name < $1.name }
             switch breakers.permit(sink, now: time) {
             case .open:
                 free.formUnion(names)
@@ -212,7 +227,7 @@ public final class DeliveryWorker: Service, Sendable {
             while try await group.next() != nil {
                 running -= 1
                 // Only while the sink's breaker stays closed (a peek: `permit` would start a probe).
-                let refill = free.filter { name in flows[name].map { breakers.state(of: $0.sink).phase == .closed } ?? false }
+                let refill = free.filter { name in flows[name].map { breakers.state(of: breakerKey($0)).phase == .closed } ?? false }
                 guard !refill.isEmpty, !Task.isCancelled, !Task.isShuttingDownGracefully else { continue }
                 let more = try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency - running, flows: refill, gaps: gaps)
                 for delivery in more {
@@ -340,7 +355,7 @@ public final class DeliveryWorker: Service, Sendable {
             attempt = DeliveryAttempt(deliveryID: delivery.id, number: delivery.attempts, startedAt: started, durationMicroseconds: micros, outcome: .dead, errorCode: code, error: message)
         }
         let kept = try await store.complete(delivery.id, owner: owner, attempt: attempt, as: completion, at: now())
-        if let sink = flow?.sink {
+        if let sink = flow.map(breakerKey) {
             switch outcome {
             case .applied, .alreadyApplied: breakers.record(sink, .success, now: now())
             case .transient: breakers.record(sink, .transientFailure, now: now())

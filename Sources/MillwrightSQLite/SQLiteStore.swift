@@ -132,6 +132,7 @@ public final class SQLiteStore: Store {
                 """)
         }
         registerDeliveryMigration(&migrator)
+        registerSubscriptionMigration(&migrator)
         return migrator
     }
 

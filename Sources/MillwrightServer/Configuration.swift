@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MillwrightAPI
 import MillwrightCore
+import MillwrightFiles
 import MillwrightOdoo
 import Yams
 
@@ -28,6 +29,12 @@ public struct MillwrightConfiguration: Sendable {
     public var deliveryLeaseSeconds = 300
     /// `server.tls`: serve HTTPS with these PEM files; `nil`: plain HTTP.
     public var tls: TLSFiles?
+    /// `files:`: folders the `file` sink writes to, by name (a flow's `operation`).
+    public var files: [FileTarget] = []
+    /// `webhooks.concurrency`: webhook calls the subscriptions' worker makes at once.
+    public var webhookConcurrency = 8
+    /// `webhooks.timeout_seconds`: how long one webhook call may take, connection included.
+    public var webhookTimeoutSeconds = 15
 
     public init() {}
 
@@ -68,7 +75,7 @@ extension MillwrightConfiguration {
         }
         guard let root else { return }  // an empty file is the defaults
         let r = YAMLReader(file: file)
-        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks", "approvals", "odoo", "flows"])
+        let top = try r.mapping(root, keys: ["server", "data", "store", "limits", "metrics", "log", "hooks", "approvals", "odoo", "flows", "files", "webhooks"])
         if let server = top["server"] {
             let m = try r.mapping(server, keys: ["host", "port", "tls"])
             if let v = m["host"] { host = try r.string(v) }
@@ -98,6 +105,12 @@ extension MillwrightConfiguration {
             if let v = m["level"] { logLevel = try r.choice(v, Logger.Level.self) }
         }
         if let node = top["odoo"] { try applyOdoo(node, r) }
+        if let node = top["files"] { files = try r.fileTargets(node) }
+        if let node = top["webhooks"] {
+            let m = try r.mapping(node, keys: ["concurrency", "timeout_seconds"])
+            if let v = m["concurrency"] { webhookConcurrency = try r.int(v, in: 1...256) }
+            if let v = m["timeout_seconds"] { webhookTimeoutSeconds = try r.int(v, in: 1...300) }
+        }
         if let flows = top["flows"] {
             let m = try r.mapping(flows, keys: ["directory", "concurrency", "lease_seconds"])
             if let v = m["lease_seconds"] { deliveryLeaseSeconds = try r.int(v, in: 1...86_400) }

@@ -47,7 +47,7 @@ public struct FlowLoader: Sendable {
         }
         let operationNode = try required("operation")
         let operation = try r.string(operationNode)
-        guard operations.contains(operation) else {
+        guard operations.contains(operation) || operations.contains("*") else {
             throw r.error(operationNode, "sink '\(sink)' has no operation '\(operation)'; it has: \(operations.sorted().joined(separator: ", "))")
         }
         var flow = Flow(name: name, types: types, sources: sources, sink: sink, operation: operation)
@@ -67,7 +67,17 @@ public struct FlowLoader: Sendable {
             }
         }
         if let v = m["retry"] {
-            let retry = try r.mapping(v, keys: ["max_attempts", "initial_delay", "max_delay"])
+            let retry = try r.mapping(v, keys: ["max_attempts", "initial_delay", "max_delay", "schedule"])
+            if let n = retry["schedule"] {
+                // A published schedule: the delay before each attempt (the first attempt's first, usually 0s).
+                guard retry.count == 1 else { throw r.error(v, "retry is either schedule: [...] or max_attempts/initial_delay/max_delay, not both") }
+                guard case .sequence(let items) = n, (1...50).contains(items.count) else {
+                    throw r.error(n, "schedule is a list of 1 to 50 delays, the first attempt's first: [0s, 5s, 5m, 30m, 2h, 5h, 10h]")
+                }
+                var delays: [TimeInterval] = []
+                for item in items { delays.append(try duration(item, r)) }
+                flow.retry = RetryPolicy(schedule: delays)
+            }
             if let n = retry["max_attempts"] { flow.retry.maxAttempts = try r.int(n, in: 1...1_000) }
             if let n = retry["initial_delay"] { flow.retry.initialDelay = try duration(n, r) }
             if let n = retry["max_delay"] { flow.retry.maxDelay = try duration(n, r) }

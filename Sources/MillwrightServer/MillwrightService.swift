@@ -33,9 +33,11 @@ public struct MillwrightNode {
         public let router: Router<MillwrightRequestContext>
         public let registry: PrometheusCollectorRegistry
         public let readiness: Readiness
-        /// The delivery router and one worker per priority; empty when no flow is active.
+        /// The delivery router, one worker per priority with flows, and the webhook subscriptions' worker.
         public let deliveryServices: [any Service]
         public let flows: [Flow]
+        /// Outbound webhook subscriptions.
+        public let subscriptions: SubscriptionManager
     }
 
     /// Opens the store, makes the first admin token if needed, and builds the router.
@@ -72,7 +74,8 @@ public struct MillwrightNode {
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
         let breakers = CircuitBreakers()
-        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
+        let delivery = try await makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
+        let (flows, deliveryServices, subscriptions) = (delivery.flows, delivery.services, delivery.subscriptions)
         var deps = APIDependencies(
             store: store,
             ingestor: ingestor,
@@ -85,7 +88,7 @@ public struct MillwrightNode {
                     sizeGauge.set(Double(stats.sizeBytes))
                     eventsGauge.set(Double(stats.events))
                     conflictsGauge.set(Double(stats.conflicts))
-                    for flow in flows {
+                    for flow in flows + subscriptions.flows.routedFlows() {
                         let counts = try await store.deliveryCounts(flow: flow.name)
                         let backlog = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
                         registry.makeGauge(name: "mw_flow_backlog", labels: [("flow", flow.name)], help: "Deliveries of a flow not yet done or dead.")
@@ -103,10 +106,11 @@ public struct MillwrightNode {
         deps.deliveries = store
         deps.xrefs = store
         deps.flows = flows
+        deps.subscriptions = subscriptions
         deps.breakerPhase = { sink in breakers.state(of: sink).phase.rawValue }
         return Parts(
             store: store, committer: committer, router: makeRouter(deps), registry: registry, readiness: readiness,
-            deliveryServices: deliveryServices, flows: flows)
+            deliveryServices: deliveryServices, flows: flows, subscriptions: subscriptions)
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import MillwrightWebhooks
 
 /// Verifies inbound messages signed per the Standard Webhooks specification (standardwebhooks.com).
 ///
@@ -34,26 +34,19 @@ public struct StandardWebhooksVerifier: Sendable {
         public var description: String
     }
 
-    let key: SymmetricKey
+    let secret: StandardWebhooksSecret
     /// How far the message's timestamp may be from now, either way. Default 5 minutes.
     public let tolerance: TimeInterval
 
     /// - Parameter secret: `whsec_<base64>` (the prefix is optional), as the sender shows it.
     public init(secret: String, tolerance: TimeInterval = 300) throws(SecretFormatError) {
-        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        guard let bytes = Data(base64Encoded: encoded), !bytes.isEmpty else {
-            throw SecretFormatError(description: "a Standard Webhooks secret is 'whsec_' followed by base64")
-        }
-        self.key = SymmetricKey(data: bytes)
+        do { self.secret = try StandardWebhooksSecret(secret) } catch { throw SecretFormatError(description: error.description) }
         self.tolerance = tolerance
     }
 
     /// The signature header value for a message: `v1,<base64>`. Used by tests and outbound signing.
     public func sign(id: String, timestamp: Int64, body: some Sequence<UInt8>) -> String {
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array("\(id).\(timestamp).".utf8))
-        mac.update(data: Array(body))
-        return "v1," + Data(mac.finalize()).base64EncodedString()
+        secret.sign(id: id, timestamp: timestamp, body: body)
     }
 
     /// Checks headers and signature; returns the message's timestamp.
@@ -68,25 +61,19 @@ public struct StandardWebhooksVerifier: Sendable {
         let sent = Date(timeIntervalSince1970: TimeInterval(seconds))
         guard abs(now.timeIntervalSince(sent)) <= tolerance else { throw .timestampOutsideTolerance }
 
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array("\(id).\(timestamp).".utf8))
-        mac.update(data: body)
-        let expected = mac.finalize()
+        let expected = secret.mac(id: id, timestamp: timestamp, body: body)
         var matched = false
         for candidate in signatures.split(separator: " ") {
             let parts = candidate.split(separator: ",", maxSplits: 1)
             guard parts.count == 2, parts[0] == "v1", let given = Data(base64Encoded: String(parts[1])) else { continue }
             // Constant-time, and every candidate is checked: timing tells nothing about which one matched.
-            if Self.constantTimeEqual(Array(given), Array(expected)) { matched = true }
+            if Self.constantTimeEqual(Array(given), expected) { matched = true }
         }
         guard matched else { throw .signatureMismatch }
         return sent
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
+        StandardWebhooksSecret.constantTimeEqual(a, b)
     }
 }

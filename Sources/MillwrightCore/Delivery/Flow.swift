@@ -21,6 +21,8 @@ public struct Flow: Sendable, Hashable {
         case event
         /// A JSON pointer into the event (`/data/order`).
         case pointer(String)
+        /// No ordering: every delivery is its own partition, so nothing waits for anything.
+        case unordered
     }
 
     public var name: String
@@ -43,6 +45,10 @@ public struct Flow: Sendable, Hashable {
     public var steps: [FlowStep] = []
     /// When deliveries go: one by one as they come, or gathered into micro-batches.
     public var sync: Sync = .realtime
+    /// Prepended to every partition of this flow (`subscription/sub_…`), so it shares no partition with
+    /// another flow: an outbound webhook endpoint orders its own messages and waits for nobody else's.
+    /// `nil`: partitions span flows (an order's consumption and completion keep the plant's order).
+    public var partitionScope: String?
 
     public enum Sync: Sendable, Hashable {
         case realtime
@@ -105,12 +111,16 @@ public struct Flow: Sendable, Hashable {
     /// A scheduled flow's partitions are its own: its deliveries wait for the schedule, and must not hold
     /// back the realtime flows that share the event's key.
     public func partition(of envelope: JSONValue, seq: Int64) -> String {
-        if case .schedule = sync { return "\(name)|" + sharedPartition(of: envelope, seq: seq) }
-        return sharedPartition(of: envelope, seq: seq)
+        let key = unscopedPartition(of: envelope, seq: seq)
+        if let scope = partitionScope { return "\(scope)/\(key)" }
+        if case .schedule = sync { return "\(name)|" + key }
+        return key
     }
 
-    func sharedPartition(of envelope: JSONValue, seq: Int64) -> String {
+    func unscopedPartition(of envelope: JSONValue, seq: Int64) -> String {
         switch partition {
+        case .unordered:
+            return "seq:\(seq)"
         case .event:
             if let key = envelope["partitionkey"]?.stringValue, !key.isEmpty { return key }
             if let subject = envelope["subject"]?.stringValue, !subject.isEmpty { return subject }
