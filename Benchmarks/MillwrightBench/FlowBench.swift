@@ -68,7 +68,7 @@ struct FlowBench: AsyncParsableCommand {
             var start = ContinuousClock.now
             var ceilingTotal = 0.0
             var batchedTotal = 0.0
-            for round in 1...2 {
+            for round in 1...2 where products > 0 {
                 start = ContinuousClock.now
                 for chunk in stride(from: 0, to: products, by: 300) {
                     let vals: [[String: JSONValue]] = (chunk..<min(chunk + 300, products)).map { i in
@@ -90,46 +90,56 @@ struct FlowBench: AsyncParsableCommand {
             }
             let ceiling = ceilingTotal
             let batched = batchedTotal
-            print("\nMillwright / ceiling: \(f(100 * ceiling / batched, 0))%")
+            if products > 0 { print("\nMillwright / ceiling: \(f(100 * ceiling / batched, 0))%") }
 
-            // 2. Completions: 2 × orders confirmed orders; half completed by direct calls, half through the flow.
-            try await prepareStock(ops, tag: tag)
-            var names: [String] = []
-            for _ in 0..<(2 * orders) { names.append(try await makeOrder(client, ops)) }
-            func completion(_ name: String) throws -> ProductionCompleted {
-                try CanonicalCoding.decode(ProductionCompleted.self, from: ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
-            }
-            let direct = Array(names.prefix(orders))
-            let through = Array(names.suffix(orders))
-            start = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { calls in
-                var next = 0
-                for _ in 0..<min(concurrency, direct.count) {
-                    let name = direct[next]
-                    next += 1
-                    calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+            // 2. Completions: 4 × orders confirmed orders; alternating rounds of direct calls and the flow
+            // (direct, Millwright, direct, Millwright), each on its own orders.
+            if orders > 0 {
+                try await prepareStock(ops, tag: tag)
+                var names: [String] = []
+                for _ in 0..<(4 * orders) { names.append(try await makeOrder(client, ops)) }
+                func completion(_ name: String) throws -> ProductionCompleted {
+                    try CanonicalCoding.decode(ProductionCompleted.self, from: ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
                 }
-                while try await calls.next() != nil, next < direct.count {
-                    let name = direct[next]
-                    next += 1
-                    calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+                print("\n| orders | scenario | seconds | completions/s | ack→done p50 ms | ack→done p99 ms |")
+                print("|---:|---|---:|---:|---:|---:|")
+                var directTotal = 0.0
+                var flowTotal = 0.0
+                for round in 0..<2 {
+                    let direct = Array(names[(2 * round * orders)..<((2 * round + 1) * orders)])
+                    let through = Array(names[((2 * round + 1) * orders)..<((2 * round + 2) * orders)])
+                    start = ContinuousClock.now
+                    try await withThrowingTaskGroup(of: Void.self) { calls in
+                        var next = 0
+                        for _ in 0..<min(concurrency, direct.count) {
+                            let name = direct[next]
+                            next += 1
+                            calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+                        }
+                        while try await calls.next() != nil, next < direct.count {
+                            let name = direct[next]
+                            next += 1
+                            calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
+                        }
+                    }
+                    let directSeconds = seconds(since: start)
+                    directTotal += directSeconds
+                    print("| \(orders) | round \(round + 1): direct `postCompletion` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(orders) / directSeconds)) | | |")
+                    let completionEvents = try through.enumerated().map { i, name in
+                        try event("c-\(tag)-\(round)-\(i)", ProductionCompleted.eventType, ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
+                    }
+                    start = ContinuousClock.now
+                    let completionLatencies = try await engine.run(completionEvents)
+                    let flowSeconds = seconds(since: start)
+                    flowTotal += flowSeconds
+                    print("| \(orders) | round \(round + 1): Millwright, events → `odoo-production-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(orders) / flowSeconds)) | \(ms(completionLatencies.endToEnd, 0.5)) | \(ms(completionLatencies.endToEnd, 0.99)) |")
                 }
+                print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
             }
-            let directSeconds = seconds(since: start)
-            let completionEvents = try through.enumerated().map { i, name in
-                try event("c-\(tag)-\(i)", ProductionCompleted.eventType, ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
-            }
-            start = ContinuousClock.now
-            let completionLatencies = try await engine.run(completionEvents)
-            let flowSeconds = seconds(since: start)
-            print("\n| orders | scenario | seconds | completions/s | ack→done p50 ms | ack→done p99 ms |")
-            print("|---:|---|---:|---:|---:|---:|")
-            print("| \(orders) | direct `postCompletion` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(orders) / directSeconds)) | | |")
-            print("| \(orders) | Millwright: events → `odoo-production-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(orders) / flowSeconds)) | \(ms(completionLatencies.endToEnd, 0.5)) | \(ms(completionLatencies.endToEnd, 0.99)) |")
-            print("\nMillwright / direct: \(f(100 * directSeconds / flowSeconds, 0))%")
 
             // 3. Added latency at a fixed rate: lots, one event every 1/rate s (open loop).
             let count = Int(rate * seconds)
+            guard count > 0 else { return }
             let lotEvents = try (0..<count).map { i in
                 try event("l-\(tag)-\(i)", LotCreated.eventType, ["lot": .string("FL-\(tag)-\(i)"), "product": "FURN_8855"])
             }
