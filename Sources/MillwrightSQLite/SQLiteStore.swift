@@ -132,6 +132,7 @@ public final class SQLiteStore: Store {
                 """)
         }
         registerDeliveryMigration(&migrator)
+        registerChangeCaptureMigration(&migrator)
         return migrator
     }
 
