@@ -72,7 +72,7 @@ public struct MillwrightNode {
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
         let breakers = CircuitBreakers()
-        let (flows, deliveryServices) = try makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
+        let (flows, deliveryServices) = try makeDelivery(store: store, ingestor: ingestor, now: now, breakers: breakers, metricsFactory: factory)
         var deps = APIDependencies(
             store: store,
             ingestor: ingestor,
