@@ -97,9 +97,19 @@ public actor OdooChangeCapture {
         guard Self.models.contains(model) else { return result }
         let odoo = try await client()
         let fields = model == Self.orderModel ? Self.orderFields : Self.productFields
-        let records = try await odoo.read(model, [id], fields: fields, context: ["active_test": false])
+        // Deleted since the webhook was sent: nothing the plant can be told about it.
+        let records = try await Self.readIfExists(odoo, model, id, fields: fields)
         for record in records { try await process(record, model: model, odoo: odoo, into: &result) }
         return result
+    }
+
+    static func readIfExists(_ odoo: OdooClient, _ model: String, _ id: Int, fields: [String]) async throws(OdooError) -> [OdooRecord] {
+        do {
+            return try await odoo.read(model, [id], fields: fields, context: ["active_test": false])
+        } catch {
+            if error.kind == .missingRecord { return [] }
+            throw error
+        }
     }
 
     /// The poll path: every order and product changed since the watermark (minus the overlap), paged by

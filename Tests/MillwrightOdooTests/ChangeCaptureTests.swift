@@ -194,6 +194,21 @@ struct ChangeCaptureTests {
         }
     }
 
+    @Test func aWebhookForARecordDeletedSinceIsNothingToDo() async throws {
+        try await withOdooSimulator { sim in
+            let client = try await SimulatorTests.client(sim)
+            let node = try await Self.node(sim, directory: Self.temporaryDirectory())
+            _ = try await OdooWebhookInstaller(client: client).install(url: node.hookURL, source: "odoo")
+            let order = try await Self.order(client)  // its webhook is in the log
+            _ = try await client.call("mrp.production", "unlink", ids: [order.id])
+            try await node.deliver()
+            let deliveries = try await node.store.deliveries(DeliveryQuery(flow: "odoo-change-capture"))
+            #expect(!deliveries.isEmpty && deliveries.allSatisfy { $0.state == .done }, "\(deliveries.map { ($0.state, $0.lastError ?? "") })")
+            #expect(try await node.captured().isEmpty)
+            try await node.stop()
+        }
+    }
+
     @Test func aPollPagesThroughRecordsWithTheSameWriteDate() async throws {
         let clock = TestDate()
         var configuration = OdooSimulatorConfiguration()
