@@ -62,7 +62,14 @@ public actor OdooChangeCapture {
     public static let productModel = "product.product"
     public static let models = [orderModel, productModel]
 
-    static let orderFields = ["name", "state", "product_id", "product_qty", "product_uom_id", "date_start", "date_finished", "move_raw_ids", "write_date"]
+    /// Where what was emitted for a production order is remembered: its production group (the plant's
+    /// order, which a partial completion splits into `-001`, `-002`, …), or the order when it has none.
+    public static let groupModel = "mrp.production.group"
+
+    static let orderFields = [
+        "name", "state", "product_id", "product_qty", "product_uom_id", "date_start", "date_finished", "move_raw_ids", "write_date",
+        "production_group_id", "backorder_sequence",
+    ]
     static let productFields = ["default_code", "name", "uom_id", "type", "tracking", "barcode", "categ_id", "write_date"]
 
     let client: @Sendable () async throws(OdooError) -> OdooClient
@@ -157,7 +164,9 @@ public actor OdooChangeCapture {
 
     func process(_ record: OdooRecord, model: String, odoo: OdooClient, into result: inout CaptureResult) async throws {
         result.records += 1
-        let key = "\(model)/\(record.id)"
+        let key = model == Self.orderModel
+            ? record.many2one("production_group_id").map { "\(Self.groupModel)/\($0)" } ?? "\(model)/\(record.id)"
+            : "\(model)/\(record.id)"
         await enter(key)
         defer { leave(key) }
         let changes: ([JSONValue], CapturedRecord?)
@@ -181,6 +190,7 @@ public actor OdooChangeCapture {
 
     /// The events a record's current state calls for, and what to remember (nil: nothing new).
     func changesOf(_ fetched: OdooRecord, model: String, odoo: OdooClient) async throws -> ([JSONValue], CapturedRecord?) {
+        if model == Self.orderModel { return try await orderChanges(fetched, odoo: odoo) }
         let previous = try await store.capturedRecord(model: model, recordID: fetched.id)
         var record = fetched
         if let previous, let date = fetched.string("write_date") {
@@ -188,20 +198,59 @@ public actor OdooChangeCapture {
             if previous.writeDate > date { return ([], nil) }
             // Same second (JSON-2 gives write_date to the second) and it would emit: read it again, to be
             // sure it is the current version and not one older than what was captured.
-            if previous.writeDate == date, try await !changes(record, model: model, previous: previous, odoo: odoo).0.isEmpty {
-                let fields = model == Self.orderModel ? Self.orderFields : Self.productFields
-                guard let fresh = try await odoo.read(model, [fetched.id], fields: fields, context: ["active_test": false]).first else { return ([], nil) }
+            if previous.writeDate == date, try !productChanges(record, previous: previous).0.isEmpty {
+                guard let fresh = try await Self.readIfExists(odoo, model, fetched.id, fields: Self.productFields).first else { return ([], nil) }
                 record = fresh
             }
         }
-        let result = try await changes(record, model: model, previous: previous, odoo: odoo)
+        let result = try productChanges(record, previous: previous)
         return result.1 == previous ? (result.0, nil) : result
     }
 
-    func changes(_ record: OdooRecord, model: String, previous: CapturedRecord?, odoo: OdooClient) async throws(OdooError) -> ([JSONValue], CapturedRecord?) {
-        model == Self.orderModel
-            ? try await orderChanges(record, previous: previous, odoo: odoo)
-            : try productChanges(record, previous: previous)
+    /// The state of the plant's order: the production group of `fetched`, read again now (inside this
+    /// record's turn, so never an older copy). Its state is the open order's (the last backorder not done
+    /// or cancelled); with none open, `done` if any is done, else `cancel`.
+    func orderChanges(_ fetched: OdooRecord, odoo: OdooClient) async throws -> ([JSONValue], CapturedRecord?) {
+        let group = fetched.many2one("production_group_id")
+        let members: [OdooRecord]
+        if let group {
+            members = try await odoo.searchRead(
+                Self.orderModel, [.leaf("production_group_id", "=", .int(group))], fields: Self.orderFields,
+                order: "backorder_sequence asc, id asc", context: ["active_test": false])
+        } else {
+            members = try await Self.readIfExists(odoo, Self.orderModel, fetched.id, fields: Self.orderFields)
+        }
+        guard let first = members.first else { return ([], nil) }
+        let open = members.last { !["done", "cancel"].contains($0.string("state") ?? "") }
+        let native = open?.string("state") ?? (members.contains { $0.string("state") == "done" } ? "done" : "cancel")
+        let current = open ?? members.last ?? first
+        let name = fetched.many2oneName("production_group_id") ?? first.string("name") ?? ""
+        guard !name.isEmpty else { throw OdooError(.dataProblem, "the order has no name") }
+        let keyModel = group == nil ? Self.orderModel : Self.groupModel
+        let keyID = group ?? first.id
+        let writeDate = members.compactMap { $0.string("write_date") }.max() ?? ""
+        let previous = try await store.capturedRecord(model: keyModel, recordID: keyID)
+        guard let state = Self.canonicalState(native) else { return ([], nil) }
+        var next = previous ?? CapturedRecord(model: keyModel, recordID: keyID, writeDate: writeDate)
+        next.writeDate = writeDate
+        var events: [JSONValue] = []
+        if state == .cancelled && !next.released {
+            next.state = state.rawValue  // never released to the plant: nothing to tell it
+            return ([], next == previous ? nil : next)
+        }
+        if !next.released {
+            events.append(try await releasedEvent(current, name: name, id: "\(keyModel)/\(keyID)/released", odoo: odoo))
+            next.released = true
+        }
+        if next.state != state.rawValue {
+            var data: [String: JSONValue] = ["order": .string(name), "state": .string(state.rawValue), "native_state": .string(native)]
+            if let record = current.string("name"), record != name { data["reason"] = .string("Odoo order \(record)") }
+            events.append(envelope(
+                id: "\(keyModel)/\(keyID)/\(state.rawValue)/\(Self.compact(writeDate))", type: ProductionOrderStatusChanged.eventType,
+                subject: "production-order/\(name)", key: name, writeDate: writeDate, data: .object(data)))
+            next.state = state.rawValue
+        }
+        return (events, next == previous ? nil : next)
     }
 
     /// The canonical state of an Odoo `mrp.production.state`; `nil` for `draft` (not released yet).
@@ -215,33 +264,7 @@ public actor OdooChangeCapture {
         }
     }
 
-    func orderChanges(_ r: OdooRecord, previous: CapturedRecord?, odoo: OdooClient) async throws(OdooError) -> ([JSONValue], CapturedRecord?) {
-        let native = r.string("state") ?? "draft"
-        let writeDate = r.string("write_date") ?? ""
-        guard let state = Self.canonicalState(native) else { return ([], nil) }
-        guard let name = r.string("name") else { throw OdooError(.dataProblem, "the order has no name") }
-        var next = previous ?? CapturedRecord(model: Self.orderModel, recordID: r.id, writeDate: writeDate)
-        next.writeDate = writeDate
-        var events: [JSONValue] = []
-        if state == .cancelled && !next.released {
-            next.state = state.rawValue  // never released to the plant: nothing to tell it
-            return ([], next)
-        }
-        if !next.released {
-            events.append(try await releasedEvent(r, name: name, odoo: odoo))
-            next.released = true
-        }
-        if next.state != state.rawValue {
-            let data: JSONValue = ["order": .string(name), "state": .string(state.rawValue), "native_state": .string(native)]
-            events.append(envelope(
-                id: "\(Self.orderModel)/\(r.id)/\(state.rawValue)/\(Self.compact(writeDate))", type: ProductionOrderStatusChanged.eventType,
-                subject: "production-order/\(name)", key: name, writeDate: writeDate, data: data))
-            next.state = state.rawValue
-        }
-        return (events, next)
-    }
-
-    func releasedEvent(_ r: OdooRecord, name: String, odoo: OdooClient) async throws(OdooError) -> JSONValue {
+    func releasedEvent(_ r: OdooRecord, name: String, id: String, odoo: OdooClient) async throws(OdooError) -> JSONValue {
         let moves = try await odoo.read("stock.move", r.ids("move_raw_ids"), fields: ["product_id", "product_uom_qty", "product_uom"])
         let productIDs = Array(Set(([r.many2one("product_id")] + moves.map { $0.many2one("product_id") }).compactMap { $0 })).sorted()
         let products = try await odoo.read(Self.productModel, productIDs, fields: ["default_code"], context: ["active_test": false])
@@ -261,7 +284,7 @@ public actor OdooChangeCapture {
         ]
         if let start = r.string("date_start") { data["scheduled_start"] = .string(Self.rfc3339(start)) }
         if let end = r.string("date_finished") { data["scheduled_end"] = .string(Self.rfc3339(end)) }
-        return envelope(id: "\(Self.orderModel)/\(r.id)/released", type: ProductionOrderReleased.eventType, subject: "production-order/\(name)",
+        return envelope(id: id, type: ProductionOrderReleased.eventType, subject: "production-order/\(name)",
                         key: name, writeDate: r.string("write_date") ?? "", data: .object(data))
     }
 
