@@ -106,11 +106,13 @@ public struct OdooCapturePoller: Service {
         self.logger = logger
     }
 
+    /// Polls start one interval apart (not one interval after the previous poll ended), so a change whose
+    /// webhook was lost is captured at most one interval plus one poll after it was committed.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await pollOnce()
-                try await clock.sleep(for: interval)
+                let took = await clock.measure { await pollOnce() }
+                try await clock.sleep(for: took < interval ? interval - took : .zero)
             }
         }
     }

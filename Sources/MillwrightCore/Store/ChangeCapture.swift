@@ -3,7 +3,8 @@ import Foundation
 /// What change capture last emitted for one record of a source system (an Odoo production order or
 /// product), so that a restart neither emits a change again nor misses one.
 public struct CapturedRecord: Sendable, Hashable, Codable {
-    /// The source system's model (`mrp.production`, `product.product`).
+    /// The source system's model (`mrp.production.group` for a plant order, `mrp.production` for an order
+    /// without a group, `product.product`).
     public var model: String
     public var recordID: Int
     /// The record's `write_date` when it was last captured, as the source system wrote it.
