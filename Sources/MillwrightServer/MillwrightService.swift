@@ -88,7 +88,9 @@ public struct MillwrightNode {
                     for flow in flows {
                         let counts = try await store.deliveryCounts(flow: flow.name)
                         let backlog = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
-                        registry.makeGauge(name: "mw_flow_backlog", labels: [("flow", flow.name)], help: "Deliveries of a flow not yet done or dead.")
+                        registry.makeGauge(descriptor: .init(
+                            namespace: "mw", subsystem: "flow", metricName: "backlog", unitName: "", helpText: "Deliveries of a flow not yet done or dead."),
+                            labels: [("flow", flow.name)])
                             .set(Double(backlog))
                     }
                 } catch {
