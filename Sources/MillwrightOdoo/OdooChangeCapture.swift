@@ -212,6 +212,18 @@ public actor OdooChangeCapture {
     /// or cancelled); with none open, `done` if any is done, else `cancel`.
     func orderChanges(_ fetched: OdooRecord, odoo: OdooClient) async throws -> ([JSONValue], CapturedRecord?) {
         let group = fetched.many2one("production_group_id")
+        let keyModel = group == nil ? Self.orderModel : Self.groupModel
+        let keyID = group ?? fetched.id
+        let previous = try await store.capturedRecord(model: keyModel, recordID: keyID)
+        // Nothing new (a poll's overlap sees most records again): older than the group's last capture,
+        // or of the same second and in the state already emitted. The same second alone is not enough:
+        // JSON-2 gives write_date to the second, and a member whose state changes makes the group read.
+        if let previous, let date = fetched.string("write_date") {
+            if date < previous.writeDate { return ([], nil) }
+            if date == previous.writeDate, let native = fetched.string("state"), Self.canonicalState(native)?.rawValue == previous.state {
+                return ([], nil)
+            }
+        }
         let members: [OdooRecord]
         if let group {
             members = try await odoo.searchRead(
@@ -226,10 +238,7 @@ public actor OdooChangeCapture {
         let current = open ?? members.last ?? first
         let name = fetched.many2oneName("production_group_id") ?? first.string("name") ?? ""
         guard !name.isEmpty else { throw OdooError(.dataProblem, "the order has no name") }
-        let keyModel = group == nil ? Self.orderModel : Self.groupModel
-        let keyID = group ?? first.id
         let writeDate = members.compactMap { $0.string("write_date") }.max() ?? ""
-        let previous = try await store.capturedRecord(model: keyModel, recordID: keyID)
         guard let state = Self.canonicalState(native) else { return ([], nil) }
         var next = previous ?? CapturedRecord(model: keyModel, recordID: keyID, writeDate: writeDate)
         next.writeDate = writeDate

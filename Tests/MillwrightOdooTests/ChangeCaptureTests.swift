@@ -94,8 +94,11 @@ struct ChangeCaptureTests {
 
             try await node.poll()
             #expect(try await node.captured().kinds(of: order.name) == ["released", "status:released", "status:in_progress"])
+            let before = sim.callLog.count
             try await node.poll()
             #expect(try await node.captured().kinds(of: order.name).count == 3, "a second poll over the overlap emits nothing again")
+            let orderCalls = sim.callLog.dropFirst(before).filter { $0.model == "mrp.production" }.compactMap(\.method)
+            #expect(orderCalls == ["search_read"], "one page, and the order, unchanged since its capture, is not read again")
             try await node.stop()
         }
     }
