@@ -121,6 +121,28 @@ struct RealOdooChangeCaptureTests {
         await client.shutdown()
     }
 
+    @Test func aPartialCompletionKeepsThePlantsOrderName() async throws {
+        let client = try await RealOdoo.connect()
+        let settings = try #require(RealOdoo.settings)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mw-capture-real-\(UUID().uuidString)").path
+        let node = try await CaptureNode.start(
+            odooURL: settings.url, database: settings.database, login: settings.login, apiKey: settings.apiKey, dataDirectory: directory)
+        try await ChangeCaptureTests.partialCompletion(client, node: node)
+        _ = try await OdooWebhookInstaller(client: client).install(url: node.hookURL, source: "odoo", active: false)
+        try await node.stop()
+        await client.shutdown()
+    }
+
+    @Test func changesWhileMillwrightIsDownAreEmittedOnceInOrderAfterARestart() async throws {
+        let client = try await RealOdoo.connect()
+        let settings = try #require(RealOdoo.settings)
+        try await ChangeCaptureTests.restart(client, start: { directory in
+            try await CaptureNode.start(
+                odooURL: settings.url, database: settings.database, login: settings.login, apiKey: settings.apiKey, dataDirectory: directory)
+        })
+        await client.shutdown()
+    }
+
     @Test func withWebhooksOffAnOrderIsCapturedWithinOnePollInterval() async throws {
         let client = try await RealOdoo.connect()
         let interval = 5
