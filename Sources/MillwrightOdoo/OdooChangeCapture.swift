@@ -42,12 +42,14 @@ public typealias CaptureEmitter = @Sendable (_ envelopes: [JSONValue]) async thr
 /// `write_date` is at or after the watermark minus the overlap, so a lost webhook or a stopped Millwright
 /// loses nothing. Either way the record is read from Odoo, never taken from the webhook, and compared
 /// with what was last emitted for it (``ChangeCaptureStore``), so each change is emitted once whichever
-/// path sees it first. One record is processed by one path at a time, and a copy read before another
-/// path captured a newer one is not used (no state goes backwards).
+/// path sees it first. One group or product is processed by one path at a time, and a copy read before
+/// another path captured a newer one is not used (no state goes backwards).
 ///
-/// Production orders (the transition table is in docs/odoo.md):
+/// Production orders are followed as the plant knows them: by production group (`WH/MO/00018`, which a
+/// partial completion splits into `-001` and `-002`), whose state is its open order's (the transition
+/// table is in docs/odoo.md):
 ///
-/// | Odoo `state` | canonical state | emitted |
+/// | Odoo `state` of the open order | canonical state | emitted |
 /// |---|---|---|
 /// | `draft` | — | nothing |
 /// | `confirmed` | `released` | `released` (first time, with components), then `status_changed` |
