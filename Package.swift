@@ -225,10 +225,14 @@ let package = Package(
                 "MillwrightEngine",
                 "MillwrightSQLite",
                 "MillwrightServer",
+                "MillwrightAPI",
                 .product(name: "Metrics", package: "swift-metrics"),
                 "MillwrightCore",
                 "MillwrightTesting",
                 .product(name: "Logging", package: "swift-log"),
+                // Change capture's tests run a node that Odoo (simulated or real) posts webhooks to.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),

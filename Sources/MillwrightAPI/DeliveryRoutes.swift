@@ -141,7 +141,8 @@ struct DeliveryRoutes {
         if case .pointer(let p) = flow.partition { partition = .string(p) }
         return .object([
             "name": .string(flow.name), "description": .string(flow.description), "types": .array(flow.types.map(JSONValue.string)),
-            "sources": .array(flow.sources.map(JSONValue.string)), "sink": .string(flow.sink), "operation": .string(flow.operation),
+            "sources": .array(flow.sources.map(JSONValue.string)),
+            "exclude_sources": .array(flow.excludedSources.map(JSONValue.string)), "sink": .string(flow.sink), "operation": .string(flow.operation),
             "priority": .string(flow.priority.rawValue), "partition": partition, "sla_seconds": flow.sla.map { .number(String(Int($0))) } ?? .null,
             "retry": flow.retry.schedule.map { ["max_attempts": .number(String(flow.retry.maxAttempts)), "schedule_seconds": Subscription.scheduleJSON($0)] }
                 ?? ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
@@ -282,7 +283,7 @@ extension OpenAPIDocument {
             "FlowList": ["type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": [
                 "type": "object", "required": ["name", "types", "sink", "operation", "priority", "health"],
                 "properties": ["name": string, "description": string, "types": ["type": "array", "items": string], "sources": ["type": "array", "items": string],
-                               "sink": string, "operation": string, "priority": ["enum": ["critical", "normal", "bulk"]], "partition": string,
+                               "exclude_sources": ["type": "array", "items": string], "sink": string, "operation": string, "priority": ["enum": ["critical", "normal", "bulk"]], "partition": string,
                                "sla_seconds": ["type": ["integer", "null"]], "retry": ["type": "object"], "health": ["type": "object"]],
             ]]]],
             "MessageStory": ["type": "object", "required": ["key", "items"], "properties": ["key": string, "items": ["type": "array", "items": [

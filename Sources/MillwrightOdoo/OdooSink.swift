@@ -191,20 +191,25 @@ public struct OdooSink: Sink {
 /// Connects to Odoo on first use and keeps the connection; a failed connect is retried by the next
 /// delivery (it surfaces as a retryable error while Odoo is down).
 public actor LazyOdooOperations {
-    let settings: OdooSettings
+    let client: LazyOdooClient
     let journal: any OperationJournal
     let configure: @Sendable (OdooClient, any OperationJournal) -> OdooOperations
     var operations: OdooOperations?
 
     public init(settings: OdooSettings, journal: any OperationJournal, configure: @escaping @Sendable (OdooClient, any OperationJournal) -> OdooOperations) {
-        self.settings = settings
+        self.init(client: LazyOdooClient(settings: settings), journal: journal, configure: configure)
+    }
+
+    /// Shares one client (one throttle) with other users of the same Odoo, such as change capture.
+    public init(client: LazyOdooClient, journal: any OperationJournal, configure: @escaping @Sendable (OdooClient, any OperationJournal) -> OdooOperations) {
+        self.client = client
         self.journal = journal
         self.configure = configure
     }
 
     public func get() async throws(OdooError) -> OdooOperations {
         if let operations { return operations }
-        let client = try await OdooClient.connect(settings)
+        let client = try await client.get()
         let made = configure(client, journal)
         operations = made
         return made
@@ -222,5 +227,20 @@ extension OdooSink: RecordReader {
         } catch {
             throw StepError("reading \(model) from Odoo: \(error.code) \(error.message)", transient: error.retryable)
         }
+    }
+}
+
+/// One Odoo client, connected on first use and kept; a failed connect is tried again by the next caller.
+public actor LazyOdooClient {
+    let settings: OdooSettings
+    var client: OdooClient?
+
+    public init(settings: OdooSettings) { self.settings = settings }
+
+    public func get() async throws(OdooError) -> OdooClient {
+        if let client { return client }
+        let made = try await OdooClient.connect(settings)
+        client = made
+        return made
     }
 }

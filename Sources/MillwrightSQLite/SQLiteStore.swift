@@ -133,6 +133,7 @@ public final class SQLiteStore: Store {
         }
         registerDeliveryMigration(&migrator)
         registerSubscriptionMigration(&migrator)
+        registerChangeCaptureMigration(&migrator)
         return migrator
     }
 

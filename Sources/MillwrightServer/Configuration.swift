@@ -122,7 +122,7 @@ extension MillwrightConfiguration {
     private mutating func applyOdoo(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) {
         let m = try r.mapping(node, keys: [
             "url", "database", "login", "api_key", "protocol", "max_concurrent_calls", "calls_per_second", "timeout_seconds",
-            "stock_location", "quarantine_location", "units",
+            "stock_location", "quarantine_location", "units", "capture",
         ])
         var o = odoo ?? OdooConfiguration()
         if let v = m["url"] { o.url = try r.string(v) }
@@ -142,6 +142,13 @@ extension MillwrightConfiguration {
             for (key, value) in units {
                 o.unitNames[try r.string(key)] = [try r.string(value)]
             }
+        }
+        if let v = m["capture"] {
+            let c = try r.mapping(v, keys: ["enabled", "poll_interval_seconds", "overlap_seconds", "page_size"])
+            if let v = c["enabled"] { o.capture.enabled = try r.bool(v) }
+            if let v = c["poll_interval_seconds"] { o.capture.pollIntervalSeconds = try r.int(v, in: 1...86_400) }
+            if let v = c["overlap_seconds"] { o.capture.overlapSeconds = try r.int(v, in: 0...86_400) }
+            if let v = c["page_size"] { o.capture.pageSize = try r.int(v, in: 1...5_000) }
         }
         odoo = o
     }
@@ -176,6 +183,13 @@ extension MillwrightConfiguration {
             if let v = try value("MILLWRIGHT_ODOO_LOGIN", { $0.isEmpty ? nil : $0 }, "a login") { o.login = v }
             // The variable holds the key itself; the configuration keeps only the reference to it.
             if environment["MILLWRIGHT_ODOO_API_KEY"] != nil { o.apiKey = .environment("MILLWRIGHT_ODOO_API_KEY") }
+            odoo = o
+        }
+        if var o = odoo {
+            if let v = try value("MILLWRIGHT_ODOO_CAPTURE", YAMLReader.parseBool, "true or false") { o.capture.enabled = v }
+            if let v = try value("MILLWRIGHT_ODOO_CAPTURE_POLL_INTERVAL_SECONDS", { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }, "seconds from 1 to 86400") {
+                o.capture.pollIntervalSeconds = v
+            }
             odoo = o
         }
     }
@@ -281,6 +295,21 @@ public struct OdooConfiguration: Sendable {
     public var stockLocation = "WH/Stock"
     public var quarantineLocation = "WH/Quarantine"
     public var unitNames = OdooUnits.standardNames
+    /// Change capture (Odoo → plant): `odoo.capture`.
+    public var capture = CaptureConfiguration()
+
+    /// `odoo.capture`: webhooks as signals plus a `write_date` poll (docs/odoo.md, "Change capture").
+    public struct CaptureConfiguration: Sendable {
+        /// On by default whenever `odoo:` is configured; `MILLWRIGHT_ODOO_CAPTURE=false` turns it off.
+        public var enabled = true
+        /// Time between two polls: the longest a change waits when its webhook is lost.
+        public var pollIntervalSeconds = 30
+        /// How far before the watermark each poll reads again.
+        public var overlapSeconds = 60
+        /// Records per `search_read` page.
+        public var pageSize = 200
+        public init() {}
+    }
 
     public init() {}
 

@@ -16,7 +16,7 @@ extension SubscriptionManager: WebhookEndpoints {}
 extension MillwrightNode {
     /// The sinks this node has, by name, and their operations (to check flows even when a sink is off).
     /// `*`: any operation (file targets are checked when the node starts; subscription ids at delivery).
-    public static var knownSinks: [String: Set<String>] { ["odoo": OdooSink.operationNames, "webhook": ["*"], "file": ["*"]] }
+    public static var knownSinks: [String: Set<String>] { ["odoo": OdooSink.operationNames, "odoo-capture": OdooCaptureSink.operationNames, "webhook": ["*"], "file": ["*"]] }
 
     /// What the delivery engine is made of: the flows of the flow files, its services, and the subscription manager.
     struct DeliveryParts {
@@ -28,7 +28,9 @@ extension MillwrightNode {
     /// Loads the flows and the webhook subscriptions, keeps the flows whose sink is configured, and builds
     /// the router, one worker per priority (separate pools: bulk work never delays a production
     /// confirmation) and one for webhook subscriptions (a slow receiver never delays Odoo).
-    func makeDelivery(store: SQLiteStore, now: @escaping @Sendable () -> Date, breakers: CircuitBreakers, metricsFactory: any MetricsFactory) async throws -> DeliveryParts {
+    func makeDelivery(
+        store: SQLiteStore, ingestor: Ingestor, now: @escaping @Sendable () -> Date, breakers: CircuitBreakers, metricsFactory: any MetricsFactory
+    ) async throws -> DeliveryParts {
         let subscriptions = SubscriptionManager(store: store, hasher: Governance.hasher, now: now, metricsFactory: metricsFactory, logger: logger)
         try await subscriptions.load()
         // File targets are configuration, checked now; subscriptions change at run time, so a flow naming one
@@ -41,9 +43,17 @@ extension MillwrightNode {
         let webhooks = WebhookSink(endpoints: subscriptions, timeout: TimeInterval(configuration.webhookTimeoutSeconds), now: now, logger: logger)
         var sinks: [any Sink] = [webhooks]
         if !configuration.files.isEmpty { sinks.append(FileSink(targets: configuration.files, journal: store, now: now)) }
+        var captureServices: [any Service] = []
         if let odoo = configuration.odoo {
             let settings = try odoo.settings(environment: environment)
-            let lazy = LazyOdooOperations(settings: settings, journal: StoreOperationJournal(store: store)) { client, journal in
+            let client = LazyOdooClient(settings: settings)
+            if odoo.capture.enabled {
+                let capture = makeCapture(odoo, client: client, store: store, ingestor: ingestor)
+                sinks.append(OdooCaptureSink { () async throws(OdooError) -> OdooChangeCapture in capture })
+                captureServices.append(OdooCapturePoller(capture: capture, interval: .seconds(odoo.capture.pollIntervalSeconds), logger: logger))
+                logger.info("Odoo change capture on", metadata: ["mw.odoo.poll_interval": "\(odoo.capture.pollIntervalSeconds)s"])
+            }
+            let lazy = LazyOdooOperations(client: client, journal: StoreOperationJournal(store: store)) { client, journal in
                 OdooOperations(
                     client: client, journal: journal, stockLocation: LocationReference(rawValue: odoo.stockLocation),
                     quarantineLocation: LocationReference(rawValue: odoo.quarantineLocation), unitNames: odoo.unitNames)
@@ -77,6 +87,81 @@ extension MillwrightNode {
             "mw.flows": "\(flows.map(\.name).joined(separator: ","))", "mw.sinks": "\(available.sorted().joined(separator: ","))",
             "mw.subscriptions": "\(subscriptions.flows.routedFlows().count)",
         ])
-        return DeliveryParts(flows: flows, services: [router] + workers, subscriptions: subscriptions)
+        return DeliveryParts(flows: flows, services: [router] + workers + captureServices, subscriptions: subscriptions)
     }
+
+    /// Change capture: reads Odoo through the shared client and appends what it finds through the same
+    /// ingest path as the API (validation, dedupe on `(source, id)`, group commit).
+    func makeCapture(_ odoo: OdooConfiguration, client: LazyOdooClient, store: SQLiteStore, ingestor: Ingestor) -> OdooChangeCapture {
+        var settings = ChangeCaptureSettings()
+        settings.overlap = TimeInterval(odoo.capture.overlapSeconds)
+        settings.pageSize = odoo.capture.pageSize
+        settings.unitNames = odoo.unitNames
+        let logger = self.logger
+        return OdooChangeCapture(
+            client: { () async throws(OdooError) -> OdooClient in try await client.get() }, store: store, settings: settings,
+            emit: { envelopes in try await Self.ingestCaptured(envelopes, ingestor: ingestor, logger: logger) }, logger: logger)
+    }
+
+    static func ingestCaptured(_ envelopes: [JSONValue], ingestor: Ingestor, logger: Logger) async throws {
+        var events: [NewEvent] = []
+        for envelope in envelopes {
+            do { events.append(try ingestor.decoder.decode(envelope)) } catch {
+                // A canonical event Millwright made itself that its catalogue refuses is a bug: say which.
+                throw CapturedEventRejected(id: envelope["id"]?.stringValue ?? "?", reasons: error.errors.map(\.description))
+            }
+        }
+        for outcome in try await ingestor.ingest(events) {
+            if case .conflict(let existing, _) = outcome {
+                logger.warning("change capture produced a different event under an existing id", metadata: ["mw.event.id": "\(existing.id)"])
+            }
+        }
+    }
+}
+
+/// The poll path of change capture: a `Service` whose `run()` polls Odoo every interval until shutdown.
+/// A failed poll (Odoo down) is logged and tried again at the next interval; the watermark only moves
+/// after a poll succeeds, so nothing is skipped.
+public struct OdooCapturePoller: Service {
+    let capture: OdooChangeCapture
+    let interval: Duration
+    let clock: any Clock<Duration>
+    let logger: Logger
+
+    public init(capture: OdooChangeCapture, interval: Duration, clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
+        self.capture = capture
+        self.interval = interval
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Polls start one interval apart (not one interval after the previous poll ended), so a change whose
+    /// webhook was lost is captured at most one interval plus one poll after it was committed.
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let took = await clock.measure { await pollOnce() }
+                try await clock.sleep(for: took < interval ? interval - took : .zero)
+            }
+        }
+    }
+
+    /// One poll, its failure logged (never thrown: the next interval tries again).
+    public func pollOnce() async {
+        do {
+            let result = try await capture.poll()
+            if result.emitted > 0 {
+                logger.info("Odoo change capture polled", metadata: ["mw.odoo.records": "\(result.records)", "mw.events": "\(result.emitted)"])
+            }
+        } catch {
+            logger.warning("Odoo change capture poll failed; the next poll tries again", metadata: ["mw.error": "\(error)"])
+        }
+    }
+}
+
+/// A canonical event change capture made that the catalogue refuses: a bug in the mapping, named.
+struct CapturedEventRejected: Error, CustomStringConvertible {
+    var id: String
+    var reasons: [String]
+    var description: String { "captured event \(id) is not valid: \(reasons.joined(separator: "; "))" }
 }

@@ -36,7 +36,7 @@ public struct FlowLoader: Sendable {
             throw r.error(nameNode, "a flow name uses letters, digits, '-', '_' and '.'")
         }
         let matchNode = try required("match")
-        let match = try r.mapping(matchNode, keys: ["types", "sources"])
+        let match = try r.mapping(matchNode, keys: ["types", "sources", "exclude_sources"])
         guard let typesNode = match["types"] else { throw r.error(matchNode, "match needs 'types'") }
         let types = try strings(typesNode, r)
         let sources = try match["sources"].map { (n) throws(ConfigurationError) -> [String] in try strings(n, r) } ?? []
@@ -51,6 +51,7 @@ public struct FlowLoader: Sendable {
             throw r.error(operationNode, "sink '\(sink)' has no operation '\(operation)'; it has: \(operations.sorted().joined(separator: ", "))")
         }
         var flow = Flow(name: name, types: types, sources: sources, sink: sink, operation: operation)
+        flow.excludedSources = try match["exclude_sources"].map { (n) throws(ConfigurationError) -> [String] in try strings(n, r) } ?? []
         if let v = m["description"] { flow.description = try r.string(v) }
         if let v = m["enabled"] { flow.enabled = try r.bool(v) }
         if let v = m["priority"] { flow.priority = try r.choice(v, Flow.Priority.self) }

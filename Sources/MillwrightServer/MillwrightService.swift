@@ -74,7 +74,7 @@ public struct MillwrightNode {
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
         let breakers = CircuitBreakers()
-        let delivery = try await makeDelivery(store: store, now: now, breakers: breakers, metricsFactory: factory)
+        let delivery = try await makeDelivery(store: store, ingestor: ingestor, now: now, breakers: breakers, metricsFactory: factory)
         let (flows, deliveryServices, subscriptions) = (delivery.flows, delivery.services, delivery.subscriptions)
         var deps = APIDependencies(
             store: store,
@@ -91,7 +91,9 @@ public struct MillwrightNode {
                     for flow in flows + subscriptions.flows.routedFlows() {
                         let counts = try await store.deliveryCounts(flow: flow.name)
                         let backlog = (counts[.pending] ?? 0) + (counts[.retrying] ?? 0) + (counts[.inFlight] ?? 0)
-                        registry.makeGauge(name: "mw_flow_backlog", labels: [("flow", flow.name)], help: "Deliveries of a flow not yet done or dead.")
+                        registry.makeGauge(descriptor: .init(
+                            namespace: "mw", subsystem: "flow", metricName: "backlog", unitName: "", helpText: "Deliveries of a flow not yet done or dead."),
+                            labels: [("flow", flow.name)])
                             .set(Double(backlog))
                     }
                 } catch {

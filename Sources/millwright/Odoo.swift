@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MillwrightAPI
 import MillwrightCore
 import MillwrightOdoo
 import MillwrightServer
@@ -12,16 +13,16 @@ struct Odoo: AsyncParsableCommand {
             The connection comes from the odoo: section of --config and the MILLWRIGHT_ODOO_URL, \
             MILLWRIGHT_ODOO_DB, MILLWRIGHT_ODOO_LOGIN and MILLWRIGHT_ODOO_API_KEY environment variables.
             """,
-        subcommands: [Check.self, Call.self]
+        subcommands: [Check.self, Call.self, InstallWebhooks.self]
     )
 
     struct ConnectionOptions: ParsableArguments {
         @Option(help: "YAML configuration file with an odoo: section (see docs/configuration.md).")
         var config: String?
 
-        func connect() async throws -> OdooClient {
+        /// The configuration file and environment; a mistake exits with status 2.
+        func load() throws -> MillwrightConfiguration {
             var configuration = MillwrightConfiguration()
-            let settings: OdooSettings
             do throws(ConfigurationError) {
                 if let config {
                     guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
@@ -30,6 +31,16 @@ struct Odoo: AsyncParsableCommand {
                     try configuration.apply(yaml: text, file: config)
                 }
                 try configuration.apply(environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw failure("\(error)", exit: 2)
+            }
+            return configuration
+        }
+
+        func connect() async throws -> OdooClient {
+            let configuration = try load()
+            let settings: OdooSettings
+            do throws(ConfigurationError) {
                 guard let odoo = configuration.odoo else {
                     throw ConfigurationError(file: config ?? "environment", message: "no Odoo configured: set MILLWRIGHT_ODOO_URL, _DB, _LOGIN, _API_KEY or an odoo: section")
                 }
@@ -115,6 +126,52 @@ struct Odoo: AsyncParsableCommand {
                 print(result.canonicalText)
                 await client.shutdown()
             } catch {
+                throw failure("\(error)", exit: 1)
+            }
+        }
+    }
+}
+
+extension Odoo {
+    struct InstallWebhooks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "install-webhooks",
+            abstract: "Create or update the Odoo automation rules that tell Millwright an order or a product changed.",
+            discussion: """
+                One rule per model (mrp.production on a change of state, product.product on any change), each with a \
+                webhook action that posts to <url>/v1/hooks/<source>/<secret>. The secret is the odoo hook source's, \
+                from the hooks: section of --config. Rules are found again by their external id \
+                (millwright.automation_<source>_<model>), so running this twice changes nothing. \
+                Exit status: 0 done, 1 Odoo refused, 2 configuration error, 3 cannot connect or log in.
+                """
+        )
+        @Option(help: "Millwright's base URL as Odoo reaches it, e.g. https://millwright.plant.local:8080.") var url: String
+        @Option(help: "The hooks: source of kind odoo whose secret goes in the URL.") var source: String = "odoo"
+        @Flag(help: "Keep the rules but switch them off (the poll alone then captures changes).") var disable = false
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let configuration = try connection.load()
+            let hooks: [HookSource]
+            do { hooks = try configuration.resolvedHooks(environment: ProcessInfo.processInfo.environment) } catch {
+                throw failure("\(error)", exit: 2)
+            }
+            guard let hook = hooks.first(where: { $0.name == source }), case .odoo(let secret) = hook.verification else {
+                throw failure("no hook source '\(source)' of kind odoo in the configuration: add one under hooks: (see docs/security.md)", exit: 2)
+            }
+            guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https", base.host != nil else {
+                throw failure("--url must be an http(s) URL, e.g. http://millwright.plant.local:8080", exit: 2)
+            }
+            let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
+            let hookURL = "\(trimmed)/v1/hooks/\(source)/\(secret)"
+            let client = try await connection.connect()
+            do {
+                let outcomes = try await OdooWebhookInstaller(client: client).install(url: hookURL, source: source, active: !disable)
+                for outcome in outcomes { print(outcome) }
+                print("Webhooks post to \(trimmed)/v1/hooks/\(source)/<secret>\(disable ? " (rules switched off)" : "").")
+                await client.shutdown()
+            } catch {
+                await client.shutdown()
                 throw failure("\(error)", exit: 1)
             }
         }

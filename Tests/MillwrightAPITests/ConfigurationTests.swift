@@ -58,3 +58,38 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try c.apply(environment: ["MILLWRIGHT_PORT": "http"]) }
     }
 }
+
+@Suite("Configuration: Odoo change capture")
+struct CaptureConfigurationTests {
+    @Test func captureIsOnWithOdooAndReadsItsKeys() throws {
+        var c = MillwrightConfiguration()
+        try c.apply(yaml: """
+            odoo:
+              url: http://odoo:8069
+              capture:
+                poll_interval_seconds: 5
+                overlap_seconds: 120
+                page_size: 50
+            """, file: "m.yaml")
+        let capture = try #require(c.odoo?.capture)
+        #expect(capture.enabled && capture.pollIntervalSeconds == 5 && capture.overlapSeconds == 120 && capture.pageSize == 50)
+        try c.apply(environment: ["MILLWRIGHT_ODOO_CAPTURE": "false", "MILLWRIGHT_ODOO_CAPTURE_POLL_INTERVAL_SECONDS": "7"])
+        #expect(c.odoo?.capture.enabled == false && c.odoo?.capture.pollIntervalSeconds == 7)
+        #expect(MillwrightConfiguration().odoo == nil, "no odoo: section, no capture")
+    }
+
+    @Test(arguments: [
+        ("odoo:\n  capture:\n    pol_interval_seconds: 5\n", "m.yaml:3:5: unknown key 'pol_interval_seconds' (did you mean 'poll_interval_seconds'?)"),
+        ("odoo:\n  capture:\n    poll_interval_seconds: 0\n", "m.yaml:3:28: must be from 1 to 86400"),
+        ("odoo:\n  capture:\n    enabled: maybe\n", "m.yaml:3:14: expected true or false"),
+    ])
+    func mistakesNameTheirPlace(_ yaml: String, _ expected: String) {
+        expectConfigurationMistake(yaml, file: "m.yaml", startsWith: expected)
+    }
+
+    @Test func aBadEnvironmentValueIsRefused() throws {
+        var c = MillwrightConfiguration()
+        try c.apply(yaml: "odoo:\n  url: http://odoo:8069\n", file: "m.yaml")
+        #expect(throws: ConfigurationError.self) { try c.apply(environment: ["MILLWRIGHT_ODOO_CAPTURE_POLL_INTERVAL_SECONDS": "soon"]) }
+    }
+}

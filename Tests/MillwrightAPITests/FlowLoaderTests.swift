@@ -118,8 +118,8 @@ import Testing
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("flows").path
         let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(directory)
-        #expect(flows.count == 12)
-        #expect(Set(flows.map(\.sink)) == ["odoo"])
+        #expect(flows.count == 13)
+        #expect(Set(flows.map(\.sink)) == ["odoo", "odoo-capture"])
     }
 }
 
@@ -130,7 +130,7 @@ import Testing
         let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(Self.repository.appendingPathComponent("flows").path)
         let file = Self.repository.appendingPathComponent("flows/tests/odoo.yaml").path
         let outcomes = try FlowTester(flows: flows).run(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
-        #expect(outcomes.count == 6)
+        #expect(outcomes.count == 8)
         for outcome in outcomes { #expect(outcome.passed, "\(outcome.name): \(outcome.failures)") }
     }
 

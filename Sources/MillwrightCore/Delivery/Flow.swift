@@ -31,6 +31,9 @@ public struct Flow: Sendable, Hashable {
     public var types: [String]
     /// Sources; empty = any. `*` as in `types`.
     public var sources: [String]
+    /// Sources never matched, even when `sources` matches (`odoo/change-capture`: what came from Odoo
+    /// does not go back to Odoo). `*` as in `types`.
+    public var excludedSources: [String] = []
     public var sink: String
     public var operation: String
     public var retry: RetryPolicy
@@ -84,6 +87,7 @@ public struct Flow: Sendable, Hashable {
 
     public func matches(type: String, source: String) -> Bool {
         enabled && types.contains { Self.glob($0, type) } && (sources.isEmpty || sources.contains { Self.glob($0, source) })
+            && !excludedSources.contains { Self.glob($0, source) }
     }
 
     /// `*` matches any run of characters; everything else literally.

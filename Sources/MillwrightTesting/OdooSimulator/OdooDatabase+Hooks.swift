@@ -8,7 +8,7 @@ extension OdooDatabase {
         switch model {
         case "product.product":
             values = ["active": true, "type": "consu", "is_storable": false, "tracking": "none", "uom_id": 1,
-                      "list_price": .number("1.0"), "default_code": false]
+                      "list_price": .number("1.0"), "default_code": false, "categ_id": 1, "barcode": false]
         case "stock.location": values = ["active": true, "usage": "internal", "barcode": false]
         case "stock.lot": values = ["company_id": false]
         case "stock.move": values = ["state": "draft", "picked": false, "quantity": .number("0"), "product_uom_qty": .number("0")]
@@ -30,6 +30,8 @@ extension OdooDatabase {
         case "mail.activity":
             values = ["date_deadline": .string(String(now.prefix(10))), "user_id": .int(context.uid)]
         case "ir.model.data": values = ["noupdate": false]
+        case "base.automation": values = ["active": true, "trigger": "on_create_or_write"]
+        case "ir.actions.server": values = ["state": "code", "usage": "ir_actions_server", "webhook_url": false]
         case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true, "consumption": "warning", "sequence": 0, "code": false, "product_id": false]
         case "product.template": values = ["active": true, "default_code": false]
         case "res.users": values = ["active": true, "tz": false, "lang": "en_US"]

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Collects one HTTP request, hands it to the simulator core and writes (or withholds) the answer.
 final class OdooHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -7,11 +8,13 @@ final class OdooHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let core: OdooSimulatorCore
+    private let sender: OdooWebhookSender
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
 
-    init(core: OdooSimulatorCore) {
+    init(core: OdooSimulatorCore, sender: OdooWebhookSender) {
         self.core = core
+        self.sender = sender
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -27,16 +30,29 @@ final class OdooHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let request = OdooHTTPRequest(method: requestHead.method.rawValue, path: requestHead.uri,
                                           headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
             body = []
-            switch core.handle(request) {
-            case .drop:
-                context.close(promise: nil)
-            case .respond(let response, nil):
-                write(response, context: context)
-            case .respond(let response, let delay?):
-                let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: .nanoseconds(Int64(Self.nanoseconds(delay)))) {
-                    bound.value.handler.write(response, context: bound.value.context)
-                }
+            let outcome = core.handle(request)
+            let pending = core.state.withLock { !$0.outbox.isEmpty }
+            guard pending else { return answer(outcome, context: context) }
+            // Odoo sends a call's webhooks after its commit, before its answer: the caller's answer waits.
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            let core = self.core, sender = self.sender, loop = context.eventLoop
+            Task {
+                _ = await core.flushWebhooks(sender)
+                loop.execute { bound.value.handler.answer(outcome, context: bound.value.context) }
+            }
+        }
+    }
+
+    private func answer(_ outcome: OdooHTTPOutcome, context: ChannelHandlerContext) {
+        switch outcome {
+        case .drop:
+            context.close(promise: nil)
+        case .respond(let response, nil):
+            write(response, context: context)
+        case .respond(let response, let delay?):
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(Self.nanoseconds(delay)))) {
+                bound.value.handler.write(response, context: bound.value.context)
             }
         }
     }

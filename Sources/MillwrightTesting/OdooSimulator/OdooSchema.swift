@@ -9,6 +9,26 @@ enum OdooFieldKind: Sendable, Equatable {
     case many2many(String)
 }
 
+extension OdooFieldKind {
+    /// The `ttype` of `ir.model.fields`.
+    var ttype: String {
+        switch self {
+        case .char: "char"
+        case .text: "text"
+        case .html: "html"
+        case .integer: "integer"
+        case .float: "float"
+        case .boolean: "boolean"
+        case .selection: "selection"
+        case .date: "date"
+        case .datetime: "datetime"
+        case .many2one: "many2one"
+        case .one2many: "one2many"
+        case .many2many: "many2many"
+        }
+    }
+}
+
 struct OdooFieldSpec: Sendable {
     var kind: OdooFieldKind
     var label: String
@@ -118,6 +138,7 @@ extension OdooModelSpec {
                 "tracking": .selection("Tracking"), "uom_id": .many2one("uom.uom", "Unit"),
                 "list_price": .float("Sales Price"), "standard_price": .float("Cost"), "active": .boolean("Active"),
                 "barcode": .char("Barcode"), "description": .html("Description"),
+                "categ_id": .many2one("product.category", "Product Category"),
                 "qty_available": .float("Quantity On Hand", computed: true),
                 "free_qty": .float("Free To Use Quantity ", computed: true),
             ], record: ["check_access_rights", "has_access"], model: ["load"], groups: ["Products/Create"]),
@@ -259,6 +280,20 @@ extension OdooModelSpec {
                 "note": .html("Note"), "user_id": .many2one("res.users", "Assigned to"), "date_deadline": .date("Due Date"),
                 "state": .selection("State"),
             ], record: ["action_feedback"]),
+            OdooModelSpec("product.category", "Product Category", ["name": .char("Name", required: true)]),
+            // Automation rules and their server actions: only what change capture uses (trigger
+            // on_create_or_write, action state webhook), as observed on Odoo 19 (docs/odoo-research.md §13).
+            OdooModelSpec("base.automation", "Automation Rule", [
+                "name": .char("Automation Rule Name", required: true), "model_id": .many2one("ir.model", "Model", required: true),
+                "trigger": .selection("Trigger"), "trigger_field_ids": .many2many("ir.model.fields", "Trigger Fields"),
+                "action_server_ids": .one2many("ir.actions.server", "base_automation_id", "Actions"), "active": .boolean("Active"),
+            ]),
+            OdooModelSpec("ir.actions.server", "Server Action", [
+                "name": .char("Action Name", required: true), "model_id": .many2one("ir.model", "Model", required: true),
+                "state": .selection("Type"), "webhook_url": .char("Webhook URL"),
+                "webhook_field_ids": .many2many("ir.model.fields", "Webhook Fields"),
+                "base_automation_id": .many2one("base.automation", "Automation Rule"), "usage": .selection("Usage"),
+            ]),
             OdooModelSpec("mail.message", "Message", [
                 "body": .html("Contents"), "model": .char("Related Document Model"), "res_id": .integer("Related Document ID"),
             ]),

@@ -36,6 +36,22 @@ enum Seed {
         ] {
             db.insert("ir.model", ["model": .string(model), "name": .string(name)], id: id)
         }
+        // The fields of the models change capture watches (automation triggers name them by id); the ids
+        // of the fields seen on Odoo 19 are the demo database's.
+        let observedFieldIDs = [
+            "mrp.production": ["name": 7972, "state": 8002, "write_date": 8055],
+            "product.product": ["default_code": 3721, "name": 3759, "write_date": 3753],
+        ]
+        var nextFieldID = 20000
+        for (model, modelID) in [("mrp.production", productionModelID), ("product.product", 100)] {
+            for (field, spec) in (db.specs[model]?.fields ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let id = observedFieldIDs[model]?[field] ?? nextFieldID
+                if observedFieldIDs[model]?[field] == nil { nextFieldID += 1 }
+                db.insert("ir.model.fields", ["model_id": .int(modelID), "model": .string(model), "name": .string(field),
+                                              "field_description": .string(spec.label), "ttype": .string(spec.kind.ttype)], id: id)
+            }
+        }
+        db.insert("product.category", ["name": "All"], id: 1)
 
         // Units: Units 1 (root), Dozens 3 (12 Units, archived in demo), g 15 (root), kg 16 (1000 g).
         db.insert("uom.uom", ["name": "Units", "relative_factor": .number("1.0"), "relative_uom_id": false, "factor": .number("1.0"),

@@ -71,7 +71,7 @@ public final class OdooSimulator: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(OdooHTTPHandler(core: core))
+                        try channel.pipeline.syncOperations.addHandler(OdooHTTPHandler(core: core, sender: OdooWebhookSender(group: group)))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -106,6 +106,24 @@ public final class OdooSimulator: Sendable {
     }
 
     public var pendingFaults: Int { core.state.withLock { $0.faults.reduce(0) { $0 + $1.remaining } } }
+
+    // MARK: Webhooks (base_automation)
+
+    /// While on, webhooks the automation rules fire are dropped instead of sent: a webhook lost on the
+    /// way, or Millwright down when Odoo posted (Odoo neither retries nor notices).
+    public func dropWebhooks(_ drop: Bool) {
+        core.state.withLock { $0.dropWebhooks = drop }
+    }
+
+    /// Sends the webhooks fired by calls made with ``call(_:_:ids:_:)`` (calls over HTTP send theirs
+    /// before they answer, as Odoo does) and returns them with their outcome.
+    @discardableResult
+    public func flushWebhooks() async -> [OdooWebhookCall] {
+        await core.flushWebhooks(OdooWebhookSender(group: group))
+    }
+
+    /// Every webhook sent or dropped so far, in order.
+    public var webhookLog: [OdooWebhookCall] { core.state.withLock { $0.webhooks } }
 
     // MARK: Inspection
 

@@ -40,6 +40,11 @@ final class OdooSimulatorCore: Sendable {
         var database: OdooDatabase
         var faults: [OdooFaultRule] = []
         var calls: [OdooCallRecord] = []
+        /// Webhooks fired by committed calls, not yet sent.
+        var outbox: [OdooWebhookCall] = []
+        /// Webhooks sent (or dropped), in order.
+        var webhooks: [OdooWebhookCall] = []
+        var dropWebhooks = false
     }
 
     let configuration: OdooSimulatorConfiguration
@@ -220,9 +225,35 @@ final class OdooSimulatorCore: Sendable {
             var copy = state.database
             copy.now = now
             let result = try copy.call(model: model, method: method, ids: ids, kwargs: kwargs, uid: uid, jsonRPC: jsonRPC)
+            // After the commit, as Odoo's postcommit hook: the automation rules' webhooks.
+            state.outbox += copy.webhooks(since: state.database)
             state.database = copy
             return result
         }
+    }
+
+    // MARK: Webhooks
+
+    /// Sends the webhooks committed calls fired, one at a time, as Odoo does after its commit (and before
+    /// it answers the call that fired them). Returns them with their outcome.
+    func flushWebhooks(_ sender: OdooWebhookSender) async -> [OdooWebhookCall] {
+        var sent: [OdooWebhookCall] = []
+        while true {
+            let next: (OdooWebhookCall, Bool)? = state.withLock { state in
+                guard !state.outbox.isEmpty else { return nil }
+                return (state.outbox.removeFirst(), state.dropWebhooks)
+            }
+            guard let (pending, drop) = next else { break }
+            var call = pending
+            if drop {
+                call.dropped = true
+            } else {
+                call.status = await sender.send(call)
+            }
+            state.withLock { $0.webhooks.append(call) }
+            sent.append(call)
+        }
+        return sent
     }
 
     // MARK: Faults and the call log
