@@ -92,6 +92,18 @@ extension OdooOperations {
             if !before.isEmpty, current == amount {
                 return OperationResult(.alreadyApplied, "\(event.product.rawValue) at \(event.location.rawValue) already \(amount)", records: ["quant": before[0].id])
             }
+            if before.count > 1 {
+                // Odoo keeps a negative quant apart from the positive one (stock consumed beyond what was
+                // there), and a create in inventory mode adjusts one of them only: the total stays wrong.
+                // Count each quant instead, the first to the amount and the rest to 0, and apply them together;
+                // the total is then the amount (observed on Odoo 19). Absolute values: a retry repeats them.
+                let ids = before.map(\.id)
+                let context: [String: JSONValue] = ["inventory_mode": true]
+                try await client.write("stock.quant", [ids[0]], ["inventory_quantity": .decimal(amount)], context: context)
+                try await client.write("stock.quant", Array(ids.dropFirst()), ["inventory_quantity": .int(0)], context: context)
+                _ = try await client.call("stock.quant", "action_apply_inventory", ids: ids, context: context)
+                return OperationResult(.applied, "\(event.product.rawValue) at \(event.location.rawValue): \(current) → \(amount) over \(ids.count) quants", records: ["quant": ids[0]])
+            }
             let ids = try await client.create("stock.quant", [vals], context: ["inventory_mode": true])
             return OperationResult(.applied, "\(event.product.rawValue) at \(event.location.rawValue): \(current) → \(amount)", records: ["quant": ids.first ?? 0])
         }

@@ -191,15 +191,21 @@ struct Scenarios {
         let consumed = try decode(MaterialConsumed.self, ["order": .string(order.name), "product": "FURN_7111", "quantity": 10, "uom": "H87"])
         #expect(try await ops.recordConsumption(consumed, key: "use-\(run)-1").effect == .applied)
         #expect(try await ops.recordConsumption(consumed, key: "use-\(run)-1").effect == .alreadyApplied)
-        let plyBefore = try await ops.onHand(product: ProductReference(rawValue: "FURN_7111"))
         let done = try decode(ProductionCompleted.self, ["order": .string(order.name), "quantity": .number("0.25"), "uom": "DZN", "final": true])
         #expect(try await ops.postCompletion(done, key: "done-\(run)-3").effect == .applied)
-        let plyAfter = try await ops.onHand(product: ProductReference(rawValue: "FURN_7111"))
-        #expect(plyBefore.quantity - plyAfter.quantity == 10, "the recorded consumption (10), not the BoM's 9, is posted")
+        // The order's own done moves, not the global on-hand (other tests share the database and its stock).
+        let ply = try await ops.product(ProductReference(rawValue: "FURN_7111"))
+        let raw = try #require(try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first).ids("move_raw_ids")
+        let moves = try await client.read("stock.move", raw, fields: ["product_id", "quantity", "state"])
+        let plyUsed = moves.filter { $0.many2one("product_id") == ply.id && $0.string("state") == "done" }.reduce(Decimal(0)) { $0 + ($1.decimal("quantity") ?? 0) }
+        #expect(plyUsed == 10, "the recorded consumption (10), not the BoM's 9, is posted")
         let chain = try await ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
         #expect(chain.count == 1)
         #expect(chain.first?.quantityProduced == 3)
 
+        // The drawer's components are lot-tracked: stock a lot of each (a shared database's demo lots run out).
+        try await stock("FURN_2100", 10, lot: "MW-STK-\(run)-A")
+        try await stock("FURN_5623", 10, lot: "MW-STK-\(run)-B")
         let lotOrder = try await makeOrder("FURN_8855", quantity: 2)
         _ = try await ops.confirmOrder(OrderReference(rawValue: lotOrder.name))
         let lot = "MW-LOT-\(run)-P"
@@ -245,7 +251,8 @@ struct Scenarios {
     }
 
     func scrapCountMove() async throws {
-        try await stock("FURN_7111", 100)
+        // Plenty: orders other tests left confirmed reserve this product (scrap needs it available).
+        try await stock("FURN_7111", 100_000)
         let scrap = try decode(ScrapReported.self, ["product": "FURN_7111", "quantity": 2, "uom": "H87", "reason": "dropped"])
         let before = try await ops.onHand(product: ProductReference(rawValue: "FURN_7111"))
         #expect(try await ops.scrap(scrap, key: "scrap-\(run)").effect == .applied)
