@@ -9,17 +9,22 @@ public struct Ingestor: Sendable {
     let committer: GroupCommitter
     let metricsFactory: any MetricsFactory
     let logger: Logger
+    /// Rung after new events are committed: the delivery router's doorbell, so routing starts at once
+    /// instead of at its next poll.
+    let appended: Doorbell?
 
-    public init(decoder: EventDecoder, committer: GroupCommitter, metricsFactory: any MetricsFactory, logger: Logger) {
+    public init(decoder: EventDecoder, committer: GroupCommitter, metricsFactory: any MetricsFactory, logger: Logger, appended: Doorbell? = nil) {
         self.decoder = decoder
         self.committer = committer
         self.metricsFactory = metricsFactory
         self.logger = logger
+        self.appended = appended
     }
 
     /// Appends validated events durably; returns one outcome per event, in order.
     public func ingest(_ events: [NewEvent]) async throws -> [AppendOutcome] {
         let outcomes = try await committer.append(events)
+        if let appended, outcomes.contains(where: { if case .created = $0 { true } else { false } }) { appended.ring() }
         for (event, outcome) in zip(events, outcomes) {
             let name: String
             var logger = logger

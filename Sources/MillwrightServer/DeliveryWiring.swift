@@ -29,7 +29,8 @@ extension MillwrightNode {
     /// the router, one worker per priority (separate pools: bulk work never delays a production
     /// confirmation) and one for webhook subscriptions (a slow receiver never delays Odoo).
     func makeDelivery(
-        store: SQLiteStore, ingestor: Ingestor, now: @escaping @Sendable () -> Date, breakers: CircuitBreakers, metricsFactory: any MetricsFactory
+        store: SQLiteStore, ingestor: Ingestor, routerBell: Doorbell = Doorbell(), now: @escaping @Sendable () -> Date, breakers: CircuitBreakers,
+        metricsFactory: any MetricsFactory
     ) async throws -> DeliveryParts {
         let subscriptions = SubscriptionManager(store: store, hasher: Governance.hasher, now: now, metricsFactory: metricsFactory, logger: logger)
         try await subscriptions.load()
@@ -82,7 +83,8 @@ extension MillwrightNode {
             store: store, flows: [], sinks: sinks, owner: "\(node)/webhooks", concurrency: configuration.webhookConcurrency,
             lease: TimeInterval(configuration.deliveryLeaseSeconds), now: now, breakers: breakers, source: subscriptions.flows,
             metricsFactory: metricsFactory, logger: logger))
-        let router = DeliveryRouter(store: store, flows: flows, now: now, wake: workers.map(\.doorbell), source: subscriptions.flows, logger: logger)
+        let router = DeliveryRouter(
+            store: store, flows: flows, now: now, doorbell: routerBell, wake: workers.map(\.doorbell), source: subscriptions.flows, logger: logger)
         logger.info("delivering", metadata: [
             "mw.flows": "\(flows.map(\.name).joined(separator: ","))", "mw.sinks": "\(available.sorted().joined(separator: ","))",
             "mw.subscriptions": "\(subscriptions.flows.routedFlows().count)",

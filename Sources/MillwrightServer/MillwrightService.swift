@@ -64,7 +64,9 @@ public struct MillwrightNode {
             store: store, maxBatchEvents: configuration.commitMaxBatchEvents, now: now,
             metricsFactory: factory, logger: logger
         )
-        let ingestor = Ingestor(decoder: EventDecoder(catalogue: .v1), committer: committer, metricsFactory: factory, logger: logger)
+        // Ingest rings the router when it commits new events: delivery starts without waiting for a poll.
+        let routerBell = Doorbell()
+        let ingestor = Ingestor(decoder: EventDecoder(catalogue: .v1), committer: committer, metricsFactory: factory, logger: logger, appended: routerBell)
         let readiness = Readiness()
         let sizeGauge = registry.makeGauge(descriptor: .init(
             namespace: "mw", subsystem: "store", metricName: "size", unitName: "bytes", helpText: "Size of the event store on disk, WAL included."))
@@ -74,7 +76,7 @@ public struct MillwrightNode {
             namespace: "mw", subsystem: "store", metricName: "conflicts", unitName: "", helpText: "Conflicting submissions kept for inspection."))
         let logger = self.logger
         let breakers = CircuitBreakers()
-        let delivery = try await makeDelivery(store: store, ingestor: ingestor, now: now, breakers: breakers, metricsFactory: factory)
+        let delivery = try await makeDelivery(store: store, ingestor: ingestor, routerBell: routerBell, now: now, breakers: breakers, metricsFactory: factory)
         let (flows, deliveryServices, subscriptions) = (delivery.flows, delivery.services, delivery.subscriptions)
         var deps = APIDependencies(
             store: store,
