@@ -190,14 +190,7 @@ public struct FlowLoader: Sendable {
             let l = try r.mapping(body, keys: ["pointer", "table", "missing"])
             guard let p = l["pointer"], let t = l["table"] else { throw r.error(body, "lookup needs 'pointer' and 'table'") }
             guard case .object(let table) = try FlowTester.json(t, r) else { throw r.error(t, "table is a mapping of value: replacement") }
-            var keep = false
-            if let missing = l["missing"] {
-                switch try r.string(missing) {
-                case "keep": keep = true
-                case "error": keep = false
-                default: throw r.error(missing, "expected keep or error")
-                }
-            }
+            let keep = try keepMissing(l["missing"], r)
             return .lookup(pointer: try pointer(p), table: table, keepMissing: keep)
         case "status-map":
             let sm = try r.mapping(body, keys: ["pointer", "table", "native", "missing"])
@@ -211,14 +204,7 @@ public struct FlowLoader: Sendable {
                 }
                 table[try r.string(key)] = state
             }
-            var keep = false
-            if let missing = sm["missing"] {
-                switch try r.string(missing) {
-                case "keep": keep = true
-                case "error": keep = false
-                default: throw r.error(missing, "expected keep or error")
-                }
-            }
+            let keep = try keepMissing(sm["missing"], r)
             return .statusMap(pointer: try pointer(p), table: table, native: try sm["native"].map { (n) throws(ConfigurationError) -> JSONPointer in try pointer(n) }, keepMissing: keep)
         case "convert-units":
             let c = try r.mapping(body, keys: ["quantity", "uom", "to"])
@@ -229,14 +215,7 @@ public struct FlowLoader: Sendable {
         case "xref":
             let x = try r.mapping(body, keys: ["pointer", "system", "kind", "missing"])
             guard let p = x["pointer"], let system = x["system"], let k = x["kind"] else { throw r.error(body, "xref needs 'pointer', 'system' and 'kind'") }
-            var keep = false
-            if let missing = x["missing"] {
-                switch try r.string(missing) {
-                case "keep": keep = true
-                case "error": keep = false
-                default: throw r.error(missing, "expected keep or error")
-                }
-            }
+            let keep = try keepMissing(x["missing"], r)
             return .xref(pointer: try pointer(p), system: try r.string(system), kind: try r.string(k), keepMissing: keep)
         default:
             let s = try r.mapping(body, keys: ["pointer", "into"])
@@ -302,15 +281,18 @@ public struct FlowLoader: Sendable {
             }
             return result
         }
-        var keep = false
-        if let missing = e["missing"] {
-            switch try r.string(missing) {
-            case "keep": keep = true
-            case "error": keep = false
-            default: throw r.error(missing, "expected keep or error")
-            }
-        }
+        let keep = try keepMissing(e["missing"], r)
         return .enrich(.init(source: source, model: try r.string(modelNode), match: try pairs(matchNode, "match"), fields: try pairs(fieldsNode, "fields"), keepMissing: keep))
+    }
+
+    /// `missing: keep | error` (default error): what a step does with a value its table lacks.
+    func keepMissing(_ node: Node?, _ r: YAMLReader) throws(ConfigurationError) -> Bool {
+        guard let node else { return false }
+        switch try r.string(node) {
+        case "keep": return true
+        case "error": return false
+        default: throw r.error(node, "expected keep or error")
+        }
     }
 
     func strings(_ node: Node, _ r: YAMLReader) throws(ConfigurationError) -> [String] {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import MillwrightAPI
 import MillwrightCore
 import MillwrightServer
+import MillwrightTesting
 import Testing
 
 @Suite("Approvals")

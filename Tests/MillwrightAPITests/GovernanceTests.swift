@@ -6,17 +6,9 @@ import MillwrightAPI
 import MillwrightCore
 import MillwrightSQLite
 import Synchronization
+import MillwrightTesting
 import Testing
 
-/// A clock the test moves by hand.
-final class TestClock: Sendable {
-    let now: Mutex<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: 1_795_000_000)) { now = Mutex(start) }
-    func read() -> Date { now.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    /// The clock as the closure that nodes, verifiers and limiters take.
-    var closure: @Sendable () -> Date { { [self] in read() } }
-}
 
 func makeStore() throws -> (SQLiteStore, String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-gov-\(UUID().uuidString)").path
@@ -31,7 +23,7 @@ struct GovernanceTests {
     @Test func rotationKeepsTheOldTokenForTheOverlapThenExpiresIt() async throws {
         let (store, dir) = try makeStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let clock = TestClock()
+        let clock = TestClock(Date(timeIntervalSince1970: 1_795_000_000))
         let verifier = TokenVerifier(store: store, bootstrapToken: nil, cacheTTL: 0, now: { clock.read() })
         let governance = Governance(store: store, now: { clock.read() }, onTokenChange: { verifier.forget(hash: $0) })
         let first = try await governance.issueToken(account: "mes-bridge", scopes: ["events:read"], expiresAt: clock.read().addingTimeInterval(30 * 86_400), by: operatorActor)
@@ -53,7 +45,7 @@ struct GovernanceTests {
     @Test func expiryAndRevocationApplyAtOnce() async throws {
         let (store, dir) = try makeStore()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let clock = TestClock()
+        let clock = TestClock(Date(timeIntervalSince1970: 1_795_000_000))
         let verifier = TokenVerifier(store: store, bootstrapToken: nil, cacheTTL: 60, now: { clock.read() })
         let governance = Governance(store: store, now: { clock.read() }, onTokenChange: { verifier.forget(hash: $0) })
         let expiring = try await governance.issueToken(account: "portal", scopes: ["events:read"], expiresAt: clock.read().addingTimeInterval(10), by: operatorActor)

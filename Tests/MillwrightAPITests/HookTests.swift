@@ -6,6 +6,7 @@ import MillwrightCore
 import MillwrightServer
 import MillwrightSQLite
 import Synchronization
+import MillwrightTesting
 import Testing
 
 /// The Standard Webhooks test vector (the reference libraries' own): secret, id, timestamp, payload, signature.

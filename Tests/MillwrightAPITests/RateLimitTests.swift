@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MillwrightAPI
 import MillwrightCore
 import MillwrightServer
+import MillwrightTesting
 import Testing
 
 @Suite("Rate limits")

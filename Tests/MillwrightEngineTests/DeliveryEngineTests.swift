@@ -10,12 +10,6 @@ import Testing
 
 /// The delivery engine on a real SQLite store, with an injected clock: no sleeps.
 @Suite struct DeliveryEngineTests {
-    final class TestClock: Sendable {
-        private let value = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { value.withLock { $0 } }
-        func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
     static var quiet: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical

@@ -261,7 +261,7 @@ struct ChangeCaptureTests {
     }
 
     @Test func aPollPagesThroughRecordsWithTheSameWriteDate() async throws {
-        let clock = TestDate()
+        let clock = TestDate(Date())
         var configuration = OdooSimulatorConfiguration()
         configuration.clock = { clock.now }
         try await withOdooSimulator(configuration) { sim in

@@ -41,7 +41,7 @@ struct EndToEnd {
         let ops = scenarios.ops
         let sink = OdooSink { () async throws(OdooError) -> OdooOperations in ops }
         let flows = try EndToEnd.shippedFlows(sink)
-        let clock = TestDate()
+        let clock = TestDate(Date())
         let router = DeliveryRouter(store: store, flows: flows, now: { clock.now }, logger: logger)
         let worker = DeliveryWorker(
             store: store, flows: flows, sinks: [sink], owner: "e2e", concurrency: 4, now: { clock.now }, random: { 1 },
@@ -150,8 +150,5 @@ extension EndToEnd {
     }
 }
 
-final class TestDate: Sendable {
-    private let value = Mutex(Date())
-    var now: Date { value.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
+/// Starts at the real time: the simulator and Odoo write real dates next to it.
+typealias TestDate = TestClock

@@ -6,6 +6,7 @@ import MillwrightEngine
 import MillwrightSQLite
 import MillwrightWebhooks
 import Synchronization
+import MillwrightTesting
 import Testing
 
 extension SubscriptionManager: WebhookEndpoints {}
@@ -13,12 +14,6 @@ extension SubscriptionManager: WebhookEndpoints {}
 /// Outbound webhooks through the real engine, a real SQLite store and a real HTTP receiver on loopback,
 /// with an injected clock: every wait is the clock moved forward, never a sleep.
 @Suite struct WebhookDeliveryTests {
-    final class TestClock: Sendable {
-        private let value = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { value.withLock { $0 } }
-        func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
     static var quiet: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
