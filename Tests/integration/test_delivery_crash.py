@@ -112,7 +112,7 @@ def test_kill9_during_delivery_changes_odoo_once(make_server, simulator, monkeyp
     print(f"killed with {done} of {len(events)} deliveries done and {in_flight} in flight")
 
     server.start()
-    deadline = time.monotonic() + 120 + len(events) / 10
+    deadline = time.monotonic() + 120 + len(events) / 2
     while time.monotonic() < deadline:
         flows = requests.get(server.url + "/v1/flows", headers=server.auth(), timeout=TIMEOUT).json()["items"]
         backlog = sum(f["health"]["backlog"] for f in flows)
