@@ -119,7 +119,16 @@ extension SQLiteStore: DeliveryStore {
                         SELECT max(sequence) FROM deliveries
                         WHERE partition_key = ? AND state IN ('done', 'dead') AND sequence IS NOT NULL
                         """, arguments: [delivery.partition]),
-                    sequence > last + 1
+                    sequence > last + 1,
+                    // Not a gap when the missing sequences are in the log under the event's partition key,
+                    // routed elsewhere or nowhere (an operation report no flow takes, a downtime partitioned
+                    // by machine): only events that never arrived are waited for.
+                    try Int64.fetchOne(db, sql: """
+                        SELECT count(DISTINCT CAST(json_extract(e.envelope, '$.sequence') AS INTEGER)) FROM events e
+                        WHERE e.partition_key = (SELECT partition_key FROM events WHERE seq = ?)
+                          AND CAST(json_extract(e.envelope, '$.sequence') AS INTEGER) > ?
+                          AND CAST(json_extract(e.envelope, '$.sequence') AS INTEGER) < ?
+                        """, arguments: [delivery.eventSeq, last, sequence]) ?? 0 < sequence - last - 1
                 {
                     // The partition's next sequence has not arrived: hold, then deliver or dead-letter.
                     if now.timeIntervalSince(delivery.createdAt) < policy.hold { continue }

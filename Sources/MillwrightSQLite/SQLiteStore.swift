@@ -134,6 +134,10 @@ public final class SQLiteStore: Store {
         registerDeliveryMigration(&migrator)
         registerSubscriptionMigration(&migrator)
         registerChangeCaptureMigration(&migrator)
+        migrator.registerMigration("v6-events-partition-index") { db in
+            // The sequence-gap check looks events up by partition key.
+            try db.execute(sql: "CREATE INDEX events_partition ON events(partition_key, seq)")
+        }
         return migrator
     }
 

@@ -9,7 +9,7 @@ struct Millwright: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright",
         abstract: "Millwright: the integration layer between Odoo and the plant.",
-        subcommands: [Serve.self, Events.self, Tokens.self, Audit.self, Odoo.self, Flows.self, Deliveries.self, Subscriptions.self, Trace.self]
+        subcommands: [Serve.self, Events.self, Tokens.self, Audit.self, Odoo.self, Flows.self, Deliveries.self, Subscriptions.self, Trace.self, Demo.self]
     )
 }
 

@@ -40,9 +40,9 @@ import Testing
                 breakers: breakers, metricsFactory: NOOPMetricsHandler.instance, logger: DeliveryEngineTests.quiet)
         }
 
-        func send(_ id: String, order: String, type: String = "mfg.production.completed.v1", sequence: Int? = nil) async throws {
+        func send(_ id: String, order: String, type: String = "mfg.production.completed.v1", sequence: Int? = nil, partitionKey: String? = nil) async throws {
             let data = type == "mfg.production.completed.v1" ? #"{"order":"\#(order)","quantity":1,"uom":"H87"}"# : #"{"product":"P-1","quantity":1,"uom":"H87"}"#
-            let sequenceMember = sequence.map { #","sequence":"\#($0)""# } ?? ""
+            let sequenceMember = (sequence.map { #","sequence":"\#($0)""# } ?? "") + (partitionKey.map { #","partitionkey":"\#($0)""# } ?? "")
             let text = """
                 {"specversion":"1.0","id":"\(id)","source":"mes/test","type":"\(type)"\(sequenceMember),"data":\(data)}
                 """
@@ -209,6 +209,20 @@ import Testing
         h.clock.advance(31)
         #expect(try await worker.runOnce() == 1, "delivered after the hold")
         #expect(h.sink.delivered.last == "s5")
+    }
+
+    @Test func aSequenceThatWentToNoFlowIsNotAGap() async throws {
+        let h = try Harness(gap: GapPolicy(hold: 30, deadLetter: false))
+        try await h.send("p1", order: "MO-9", sequence: 1, partitionKey: "MO-9")
+        try await h.send("p2", order: "MO-9", type: "mfg.scrap.reported.v1", sequence: 2, partitionKey: "MO-9")  // no flow takes it
+        try await h.send("p3", order: "MO-9", sequence: 3, partitionKey: "MO-9")
+        try await h.router.routeOnce()
+        let worker = h.worker()
+        while try await worker.runOnce() > 0 {}
+        #expect(h.sink.delivered == ["p1", "p3"], "2 is in the log: 3 does not wait for it")
+        try await h.send("p5", order: "MO-9", sequence: 5, partitionKey: "MO-9")  // 4 never came
+        try await h.router.routeOnce()
+        #expect(try await worker.runOnce() == 0, "a real gap is still held")
     }
 
     @Test func aSequenceGapCanBeADeadLetter() async throws {
