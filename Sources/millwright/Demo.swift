@@ -243,7 +243,7 @@ final class Plant: Sendable {
         var done: Set<String> = []
         var seen: Set<String> = []
         var equipment: String?
-        var downtimeSent = false
+        var downtime: String?
         var scrapped: [String: Int] = [:]
         var rejectedSignatures = 0
     }
@@ -272,7 +272,8 @@ final class Plant: Sendable {
     var finished: Bool { state.withLock { !$0.expected.isEmpty && $0.done.isSuperset(of: $0.expected.keys) } }
     var reported: [String: Int] { state.withLock { $0.reported } }
     var scrapped: [String: Int] { state.withLock { $0.scrapped } }
-    var downtimeSent: Bool { state.withLock { $0.downtimeSent } }
+    /// When the downtime the plant reported started (its maintenance request's title carries it).
+    var downtime: String? { state.withLock { $0.downtime } }
 
     /// A webhook from Millwright: checked against the subscription's secret, then worked in the background.
     func receive(headers: HTTPFields, body: [UInt8]) async -> Response {
@@ -337,9 +338,10 @@ final class Plant: Sendable {
             state.withLock { $0.scrapped[product, default: 0] += 1 }
         }
         if index == 1, let equipment {
-            await send("mfg.equipment.downtime.started.v1", ["equipment": .string(equipment), "started_at": .string(RFC3339.format(Date())), "reason_code": "E-217", "order": .string(order)],
+            let started = RFC3339.format(Date())
+            await send("mfg.equipment.downtime.started.v1", ["equipment": .string(equipment), "started_at": .string(started), "reason_code": "E-217", "order": .string(order)],
                        "downtime on \(equipment) (E-217)")
-            state.withLock { $0.downtimeSent = true }
+            state.withLock { $0.downtime = started }
         }
         var last: JSONValue = ["order": .string(order), "quantity": .number(String(quantity - partial)), "uom": "H87", "final": true]
         if planned.lotTracked, case .object(var o) = last { o["lots"] = lot(2); last = .object(o) }
@@ -416,13 +418,13 @@ struct Summary {
             emit("| \(order.name) | \(order.product) | \(want) | \(produced) | \(states) | \(match ? "yes" : "NO") |")
         }
         let dead = try await api.get("/v1/dead-letters?limit=100")["items"]?.arrayValue ?? []
-        let requests = try await client.searchRead("maintenance.request", [.array(["name", "ilike", "E-217"])], fields: ["name"])
         emit("\ndead letters: \(dead.count)")
         for d in dead { emit("  \(d["flow"]?.stringValue ?? "?"): \(d["last_error"]?.stringValue ?? "")") }
         emit("scrap reported: \(plant.scrapped.map { "\($0.value) × \($0.key)" }.sorted().joined(separator: ", "))")
-        if plant.downtimeSent {
+        if let started = plant.downtime {
+            let requests = try await client.searchRead("maintenance.request", [.array(["name", "ilike", .string(started)])], fields: ["name"])
             emit("maintenance requests for the downtime in Odoo: \(requests.count)")
-            ok = ok && !requests.isEmpty
+            ok = ok && requests.count == 1
         }
         ok = ok && dead.isEmpty
         emit(ok ? "\nOdoo shows exactly what the plant reported." : "\nMISMATCH: see the table above.")
