@@ -47,21 +47,12 @@ struct Demo: AsyncParsableCommand {
         }
 
         // Odoo: the simulator in this process, or the real one of the environment.
-        let environment = ProcessInfo.processInfo.environment
-        var simulator: OdooSimulator?
-        let odooURL: String, database: String, login: String, apiKey: String
-        if let url = environment["MILLWRIGHT_ODOO_URL"], let db = environment["MILLWRIGHT_ODOO_DB"],
-            let user = environment["MILLWRIGHT_ODOO_LOGIN"], let key = environment["MILLWRIGHT_ODOO_API_KEY"]
-        {
-            (odooURL, database, login, apiKey) = (url, db, user, key)
-        } else {
-            let sim = try await OdooSimulator.start()
-            simulator = sim
-            (odooURL, database, login, apiKey) = ("http://127.0.0.1:\(sim.port)", sim.database, "admin", sim.adminAPIKey)
-        }
+        let found = OdooTarget.environment(ProcessInfo.processInfo.environment)
+        let target = if let found { found } else { try await OdooTarget.simulator() }
+        let (odooURL, database, login, apiKey) = (target.url, target.database, target.login, target.apiKey)
         let client = try await OdooClient.connect(OdooSettings(url: odooURL, database: database, login: login, apiKey: apiKey, callsPerSecond: nil))
         let ops = OdooOperations(client: client)
-        say("Odoo \(client.version) at \(odooURL)\(simulator == nil ? "" : " (the simulator)")")
+        say("Odoo \(client.version) at \(odooURL)\(target.simulator == nil ? "" : " (the simulator)")")
 
         // Millwright: a node as `serve` builds it, on a temporary data directory and a free port.
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-demo-\(UUID().uuidString)").path
@@ -77,18 +68,8 @@ struct Demo: AsyncParsableCommand {
         odoo.apiKey = .environment("MW_DEMO_ODOO_API_KEY")
         odoo.capture.pollIntervalSeconds = 1
         configuration.odoo = odoo
-        let node = MillwrightNode(
-            configuration: configuration, environment: ["MW_DEMO_ODOO_API_KEY": apiKey, "MILLWRIGHT_ADMIN_TOKEN": token], logger: logger)
-        let parts = try await node.build()
-        let nodePort = Mutex<Int?>(nil)
-        let (nodeReady, nodeReadyContinuation) = AsyncStream<Void>.makeStream()
-        let app = Application(
-            router: parts.router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "millwright"),
-            services: [parts.committer] + parts.deliveryServices,
-            onServerRunning: { channel in
-                nodePort.withLock { $0 = channel.localAddress?.port }
-                nodeReadyContinuation.finish()
-            }, logger: logger)
+        let node = try await InProcessNode.start(
+            configuration: configuration, environment: ["MW_DEMO_ODOO_API_KEY": apiKey, "MILLWRIGHT_ADMIN_TOKEN": token], delivery: true, logger: logger)
 
         // The plant: receives released orders on a webhook, verifies the signature, and works them.
         let plant = Plant(say: say, pace: pace, quantity: quantity)
@@ -105,16 +86,16 @@ struct Demo: AsyncParsableCommand {
                 plantPort.withLock { $0 = channel.localAddress?.port }
                 plantReadyContinuation.finish()
             }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app, plantApp], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [plantApp], logger: logger))
         let running = Task { try await group.run() }
-        for await _ in nodeReady {}
         for await _ in plantReady {}
-        guard let port = nodePort.withLock({ $0 }), let plantAt = plantPort.withLock({ $0 }) else {
+        guard let plantAt = plantPort.withLock({ $0 }) else {
             await group.triggerGracefulShutdown()
-            throw ValidationError("the node or the plant did not start")
+            try await node.stop()
+            throw ValidationError("the plant did not start")
         }
-        let api = API(base: "http://127.0.0.1:\(port)", token: token)
-        say("Millwright on \(api.base) (data \(data)), \(parts.flows.count) flows; the plant listens on 127.0.0.1:\(plantAt)")
+        let api = API(base: node.baseURL, token: token)
+        say("Millwright on \(api.base) (data \(data)), \(node.flowCount) flows; the plant listens on 127.0.0.1:\(plantAt)")
 
         var exit: Int32 = 1
         do {
@@ -150,9 +131,9 @@ struct Demo: AsyncParsableCommand {
         }
         await group.triggerGracefulShutdown()
         _ = try? await running.value
-        try? await parts.store.close()
+        try? await node.stop()
         await client.shutdown()
-        try? await simulator?.shutdown()
+        await target.shutdown()
         try? FileManager.default.removeItem(atPath: data)
         if exit != 0 { throw ExitCode(exit) }
     }

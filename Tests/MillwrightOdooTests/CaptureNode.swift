@@ -22,22 +22,15 @@ final class CaptureNode: Sendable {
     static let hookSecret = "capture-test-path-secret-0123456789"
     static let source = "odoo/change-capture"
 
-    let store: SQLiteStore
-    let deliveryServices: [any Service]
-    let group: ServiceGroup
-    let task: Task<Void, any Error>
-    let port: Int
+    let node: InProcessNode
+    var store: SQLiteStore { node.store }
+    var deliveryServices: [any Service] { node.deliveryServices }
+    var port: Int { node.port }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { node.baseURL }
     var hookURL: String { "\(baseURL)/v1/hooks/odoo/\(Self.hookSecret)" }
 
-    private init(parts: MillwrightNode.Parts, group: ServiceGroup, task: Task<Void, any Error>, port: Int) {
-        self.store = parts.store
-        self.deliveryServices = parts.deliveryServices
-        self.group = group
-        self.task = task
-        self.port = port
-    }
+    private init(node: InProcessNode) { self.node = node }
 
     static var flowsDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -71,35 +64,12 @@ final class CaptureNode: Sendable {
             "MW_TEST_ODOO_API_KEY": apiKey, "MW_TEST_ODOO_HOOK_SECRET": hookSecret,
             "MILLWRIGHT_ADMIN_TOKEN": "mw_test_capture_admin_token_0123456789",
         ]
-        let node = MillwrightNode(configuration: configuration, environment: environment, logger: logger)
-        let parts = try await node.build()
-        let bound = Mutex<Int?>(nil)
-        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let app = Application(
-            router: parts.router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "millwright"),
-            services: [parts.committer] + (running ? parts.deliveryServices : []),
-            onServerRunning: { channel in
-                bound.withLock { $0 = channel.localAddress?.port }
-                readyContinuation.yield()
-                readyContinuation.finish()
-            },
-            logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task { try await group.run() }
-        for await _ in ready { break }
-        guard let port = bound.withLock({ $0 }) else {
-            await group.triggerGracefulShutdown()
-            throw CaptureNodeError(message: "the node did not report its port")
-        }
-        return CaptureNode(parts: parts, group: group, task: task, port: port)
+        return CaptureNode(node: try await InProcessNode.start(configuration: configuration, environment: environment, delivery: running, logger: logger))
     }
 
     /// Stops the node (server drained, group commit flushed) and closes its store.
     func stop() async throws {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-        try await store.close()
+        try await node.stop()
     }
 
     var router: DeliveryRouter? { deliveryServices.lazy.compactMap { $0 as? DeliveryRouter }.first }
@@ -138,11 +108,6 @@ final class CaptureNode: Sendable {
         query.limit = 10_000
         return try await store.events(query).filter { $0.type == OdooRecordChanged.eventType }
     }
-}
-
-struct CaptureNodeError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
 
 /// One captured event as the tests look at it.
