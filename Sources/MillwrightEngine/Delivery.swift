@@ -134,6 +134,9 @@ public final class DeliveryWorker: Service, Sendable {
     /// Flows added at run time (webhook subscriptions): claimed while delivered, held otherwise.
     let source: (any FlowSource)?
     let sinks: [String: any Sink]
+    /// What steps read: the store's cross-reference tables (`xref`) and the sinks that are systems of
+    /// record (`enrich`). Both are fixed for the worker's life, so it is made once.
+    let stepContext: FlowStep.Context
     let owner: String
     let concurrency: Int
     let lease: TimeInterval
@@ -156,6 +159,11 @@ public final class DeliveryWorker: Service, Sendable {
         self.staticFlows = Dictionary(flows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.source = source
         self.sinks = Dictionary(sinks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var context = FlowStep.Context(readers: self.sinks.compactMapValues { $0 as? any RecordReader })
+        if let tables = store as? any CrossReferenceStore {
+            context.xrefs = { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
+        }
+        self.stepContext = context
         self.owner = owner
         self.concurrency = max(1, concurrency)
         self.lease = lease
@@ -261,7 +269,6 @@ public final class DeliveryWorker: Service, Sendable {
         guard !claimed.isEmpty else { return 0 }
         // Each event goes through the flow's steps first; those that come out as one piece go to the sink
         // together, the rest (split into several, filtered out, failed) are finished one by one.
-        let context = stepContext
         var events: [(Delivery, StoredEvent)] = []
         for delivery in claimed {
             var query = EventQuery()
@@ -271,7 +278,7 @@ public final class DeliveryWorker: Service, Sendable {
                 try await finish(delivery, flow: flow, event: nil, outcome: .permanent(code: "MW-FLOW-0003", message: "event #\(delivery.eventSeq) is no longer in the log"), started: now(), micros: 0)
                 continue
             }
-            switch await Self.prepare(event, through: flow, context: context) {
+            switch await Self.prepare(event, through: flow, context: stepContext) {
             case .pieces(let pieces) where pieces.count == 1:
                 events.append((delivery, pieces[0]))
             case .pieces(let pieces):
@@ -293,16 +300,6 @@ public final class DeliveryWorker: Service, Sendable {
             try await finish(delivery, flow: flow, event: event, outcome: outcome, started: started, micros: micros)
         }
         return claimed.count
-    }
-
-    /// What steps read: the store's cross-reference tables (`xref`) and the sinks that are systems of
-    /// record (`enrich`).
-    var stepContext: FlowStep.Context {
-        var context = FlowStep.Context(readers: sinks.compactMapValues { $0 as? any RecordReader })
-        if let tables = store as? any CrossReferenceStore {
-            context.xrefs = { system, kind, id in try await tables.xref(system: system, kind: kind, externalID: id) }
-        }
-        return context
     }
 
     func run(_ delivery: Delivery) async throws {
