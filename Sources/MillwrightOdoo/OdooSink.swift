@@ -53,6 +53,7 @@ public struct OdooSink: Sink {
         "quality.release": QualityHoldReleased.eventType,
         "maintenance.request": MaintenanceRequested.eventType,
         "downtime.maintenance": EquipmentDowntimeStarted.eventType,
+        "operation.complete": OperationCompleted.eventType,
     ]
 
     public var operations: Set<String> { Self.operationNames }
@@ -66,9 +67,11 @@ public struct OdooSink: Sink {
             return .permanent(code: "MW-FLOW-0006", message: "odoo operation '\(operation)' takes \(expected), not \(event.type)")
         }
         let data: JSONValue
+        let envelopeTime: String?
         do {
             let envelope = try JSONParser(maxDepth: 512).parse(event.envelope)
             data = envelope["data"] ?? .null
+            envelopeTime = envelope["time"]?.stringValue
         } catch {
             return .permanent(code: "MW-FLOW-0001", message: "the stored envelope does not parse: \(error)")
         }
@@ -78,7 +81,9 @@ public struct OdooSink: Sink {
         }
         do throws(OdooError) {
             let ops = try await operationsProvider()
-            let result = try await run(operation, data: data, key: key, ops: ops)
+            // When the plant says it happened (the envelope's `time`), else when Millwright received it.
+            let time = envelopeTime.flatMap(RFC3339.parse) ?? event.receivedAt
+            let result = try await run(operation, data: data, key: key, time: time, ops: ops)
             return result.effect == .applied ? .applied(result.summary) : .alreadyApplied(result.summary)
         } catch {
             if error.retryable {
@@ -146,7 +151,7 @@ public struct OdooSink: Sink {
         return date.timeIntervalSince(now)
     }
 
-    func run(_ operation: String, data: JSONValue, key: String, ops: OdooOperations) async throws(OdooError) -> OperationResult {
+    func run(_ operation: String, data: JSONValue, key: String, time: Date = Date(), ops: OdooOperations) async throws(OdooError) -> OperationResult {
         switch operation {
         case "bom.release":
             return try await ops.releaseEngineeringChange(try decode(EngineeringChangeReleased.self, data))
@@ -163,6 +168,7 @@ public struct OdooSink: Sink {
             let ids = try await ops.upsertLots([(event.lot, event.product)])
             return OperationResult(.applied, "lot \(event.lot.rawValue) of \(event.product.rawValue) is Odoo lot \(ids[event.lot] ?? 0)", records: ["lot": ids[event.lot] ?? 0])
         case "production.complete": return try await ops.postCompletion(try decode(ProductionCompleted.self, data), key: key)
+        case "operation.complete": return try await ops.completeOperation(try decode(OperationCompleted.self, data), time: time, key: key)
         case "material.consume": return try await ops.recordConsumption(try decode(MaterialConsumed.self, data), key: key)
         case "scrap": return try await ops.scrap(try decode(ScrapReported.self, data), key: key)
         case "inventory.count": return try await ops.countInventory(try decode(InventoryCounted.self, data), key: key)

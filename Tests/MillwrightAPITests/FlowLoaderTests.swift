@@ -118,7 +118,7 @@ import Testing
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("flows").path
         let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(directory)
-        #expect(flows.count == 13)
+        #expect(flows.count == 14)
         #expect(Set(flows.map(\.sink)) == ["odoo", "odoo-capture"])
     }
 }
@@ -130,7 +130,7 @@ import Testing
         let flows = try FlowLoader(sinks: MillwrightNode.knownSinks).loadDirectory(Self.repository.appendingPathComponent("flows").path)
         let file = Self.repository.appendingPathComponent("flows/tests/odoo.yaml").path
         let outcomes = try FlowTester(flows: flows).run(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
-        #expect(outcomes.count == 8)
+        #expect(outcomes.count == 9)
         for outcome in outcomes { #expect(outcome.passed, "\(outcome.name): \(outcome.failures)") }
     }
 

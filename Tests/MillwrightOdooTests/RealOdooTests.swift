@@ -74,6 +74,12 @@ struct RealOdooTests {
         try await Scenarios(client).crashBetweenCalls(maxCuts: 12)
         await client.shutdown()
     }
+
+    @Test func anOperationReportCutAfterAnyCallChangesOdooOnce() async throws {
+        let client = try await RealOdoo.connect()
+        try await Scenarios(client).operationReportCrashes(maxCuts: 14)
+        await client.shutdown()
+    }
 }
 
 /// Change capture against a real Odoo 19: Millwright listens on a loopback port, `install-webhooks`

@@ -61,6 +61,7 @@ struct Scenarios {
         let serial = try #require(try await client.searchRead("maintenance.equipment", [.leaf("serial_no", "!=", false)], fields: ["serial_no"], limit: 1).first?.string("serial_no"))
         try await maintenance(equipment: serial)
         try await qualityHold(lot: produced.lot, order: produced.order)
+        try await operationReports()
     }
 
     func productUpsert() async throws {
@@ -305,6 +306,131 @@ struct Scenarios {
         let open = try await client.searchRead("mail.activity", [.leaf("res_model", "=", "mrp.production"), .leaf("res_id", "=", .int(orderID))], fields: ["summary"])
         #expect(!open.contains { $0.string("summary")?.contains("mw:hold:H-\(run)") == true })
         _ = order
+    }
+
+    /// Operation reports on work orders (docs/odoo-research.md §14). The demo Table Top's BoM has one
+    /// operation, "Manual Assembly" on work center "Assembly 1".
+    func operationReports() async throws {
+        try await stock("FURN_7023", 100)
+        try await stock("FURN_7111", 100)
+        let order = try await makeOrder("FURN_8522", quantity: 3, bomWithoutOperations: false)
+        _ = try await ops.confirmOrder(OrderReference(rawValue: order.name))
+        let workOrders = try await client.searchRead("mrp.workorder", [.leaf("production_id", "=", .int(order.id))], fields: ["name", "state"])
+        #expect(workOrders.map { $0.string("name") } == ["Manual Assembly"])
+        #expect(workOrders.first?.string("state") == "ready")
+        let time = try #require(RFC3339.parse("2026-11-27T08:45:00Z"))
+        func report(_ data: [String: JSONValue], key: String) async throws -> OperationResult {
+            var fields: [String: JSONValue] = ["order": .string(order.name), "operation": "Manual Assembly"]
+            fields.merge(data) { $1 }
+            return try await ops.completeOperation(try decode(OperationCompleted.self, .object(fields)), time: time, key: key)
+        }
+        func workOrder(_ mo: Int) async throws -> OdooRecord {
+            try #require(try await client.searchRead(
+                "mrp.workorder", [.leaf("production_id", "=", .int(mo))], fields: ["name", "state", "qty_produced", "qty_remaining", "time_ids"]).first)
+        }
+
+        // A partial report: the work order goes to progress with 1 done; 30 minutes are tracked; a note on the order.
+        let partial: [String: JSONValue] = ["work_center": "Assembly 1", "quantity_good": 1, "quantity_scrap": 1, "uom": "H87",
+                                            "duration_minutes": 30, "operator": "Anna"]
+        let first = try await report(partial, key: "op-\(run)-1")
+        #expect(first.effect == .applied)
+        #expect(try await report(partial, key: "op-\(run)-1").effect == .alreadyApplied)
+        var wo = try await workOrder(order.id)
+        #expect(wo.string("state") == "progress")
+        #expect(wo.decimal("qty_produced") == 1)
+        #expect(wo.decimal("qty_remaining") == 2)
+        let lines = try await client.read("mrp.workcenter.productivity", wo.ids("time_ids"), fields: ["duration", "description", "date_end", "loss_type"])
+        #expect(lines.count == 1)
+        #expect(lines.first?.decimal("duration") == 30)
+        #expect(lines.first?.string("date_end") == "2026-11-27 08:45:00")
+        #expect(lines.first?.string("loss_type") == "productive")
+        #expect(lines.first?.string("description")?.contains("mw:op-\(run)-1") == true)
+        let notes = try await client.searchRead(
+            "mail.message", [.leaf("model", "=", "mrp.production"), .leaf("res_id", "=", .int(order.id)), .leaf("body", "ilike", .string("mw:op-\(run)-1"))],
+            fields: ["body"])
+        #expect(notes.count == 1)
+        #expect(notes.first?.string("body")?.contains("1 scrap H87") == true)
+        #expect(notes.first?.string("body")?.contains("by Anna") == true)
+        #expect(try await client.read("mrp.production", [order.id], fields: ["state"]).first?.string("state") == "progress")
+
+        // Mistakes are refused before anything is written, and say what Odoo has.
+        await #expect { try await report(["operation": "Painting"], key: "op-\(run)-x") } throws: {
+            ($0 as? OdooError)?.kind == .notFound && ($0 as? OdooError)?.message.contains("Manual Assembly") == true
+        }
+        await #expect { try await report(["work_center": "Drill 1"], key: "op-\(run)-y") } throws: { ($0 as? OdooError)?.kind == .dataProblem }
+        await #expect { try await report(["work_center": .string("Paint Shop \(run)")], key: "op-\(run)-z") } throws: { ($0 as? OdooError)?.kind == .notFound }
+
+        // A partial completion splits the order: the backorder's work order has the two units left to do.
+        try await stock("FURN_7023", 100)
+        let serial = "SN-\(run)-OP1"
+        let completion = try decode(ProductionCompleted.self, ["order": .string(order.name), "quantity": 1, "uom": "H87", "lots": [["lot": .string(serial), "quantity": 1]]])
+        #expect(try await ops.postCompletion(completion, key: "op-done-\(run)-1").effect == .applied)
+        let chain = try await ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
+        let backorder = try #require(chain.first { $0.isOpen })
+        wo = try await workOrder(order.id)
+        #expect(wo.string("state") == "done")
+        #expect(wo.decimal("qty_produced") == 1)
+        var next = try await workOrder(backorder.id)
+        #expect(next.string("state") == "ready")
+        #expect(next.decimal("qty_remaining") == 2)
+
+        // The rest, reported on the plant's name, finishes the backorder's work order.
+        let rest: [String: JSONValue] = ["quantity_good": 2, "uom": "H87", "duration_minutes": 55]
+        #expect(try await report(rest, key: "op-\(run)-2").effect == .applied)
+        #expect(try await report(rest, key: "op-\(run)-2").effect == .alreadyApplied)
+        next = try await workOrder(backorder.id)
+        #expect(next.string("state") == "done")
+        #expect(next.decimal("qty_produced") == 2)
+        #expect(try await client.read("mrp.production", [backorder.id], fields: ["state"]).first?.string("state") == "to_close")
+        // A report on a finished work order changes no quantity (Odoo refuses it) and is kept as a note.
+        let late = try await report(["quantity_good": 1, "uom": "H87"], key: "op-\(run)-3")
+        #expect(late.effect == .applied)
+        #expect(try await workOrder(backorder.id).decimal("qty_produced") == 2)
+
+        // An order whose BoM has no operations: the report is a note on the order.
+        let plain = try await makeOrder("FURN_7023", quantity: 1)
+        _ = try await ops.confirmOrder(OrderReference(rawValue: plain.name))
+        let noted = try await ops.completeOperation(
+            try decode(OperationCompleted.self, ["order": .string(plain.name), "operation": "Assembly", "quantity_good": 1, "uom": "H87"]),
+            time: time, key: "op-\(run)-4")
+        #expect(noted.effect == .applied)
+        #expect(noted.summary.contains("no work orders"))
+        let plainNotes = try await client.searchRead(
+            "mail.message", [.leaf("model", "=", "mrp.production"), .leaf("res_id", "=", .int(plain.id)), .leaf("body", "ilike", .string("mw:op-\(run)-4"))],
+            fields: ["body"])
+        #expect(plainNotes.count == 1)
+    }
+
+    /// An operation report cut after each of its calls in turn, then run again with the same journal:
+    /// one quantity, one time line, one note.
+    func operationReportCrashes(maxCuts: Int) async throws {
+        let time = try #require(RFC3339.parse("2026-11-27T09:00:00Z"))
+        for cut in 1...maxCuts {
+            let order = try await makeOrder("FURN_8522", quantity: 2, bomWithoutOperations: false)
+            _ = try await ops.confirmOrder(OrderReference(rawValue: order.name))
+            let journal = InMemoryOperationJournal()
+            let event = try decode(OperationCompleted.self, [
+                "order": .string(order.name), "operation": "Manual Assembly", "quantity_good": 2, "uom": "H87", "duration_minutes": 20,
+            ])
+            let key = "op-crash-\(run)-\(cut)"
+            var finishedBeforeCut = false
+            do {
+                _ = try await OdooOperations(client: client.cutting(after: cut), journal: journal).completeOperation(event, time: time, key: key)
+                finishedBeforeCut = true
+            } catch {}
+            let resumed = try await OdooOperations(client: client, journal: journal).completeOperation(event, time: time, key: key)
+            if finishedBeforeCut { #expect(resumed.effect == .alreadyApplied) }
+            let wo = try #require(try await client.searchRead(
+                "mrp.workorder", [.leaf("production_id", "=", .int(order.id))], fields: ["state", "qty_produced", "time_ids"]).first)
+            #expect(wo.string("state") == "done", "cut after call \(cut)")
+            #expect(wo.decimal("qty_produced") == 2, "cut after call \(cut)")
+            #expect(wo.ids("time_ids").count == 1, "cut after call \(cut): one time line")
+            let notes = try await client.searchRead(
+                "mail.message", [.leaf("model", "=", "mrp.production"), .leaf("res_id", "=", .int(order.id)), .leaf("body", "ilike", .string("mw:" + key))],
+                fields: ["id"])
+            #expect(notes.count == 1, "cut after call \(cut): one note")
+            if finishedBeforeCut { break }
+        }
     }
 
     /// The completion is cut after each of its calls in turn (the connection dies); running it again

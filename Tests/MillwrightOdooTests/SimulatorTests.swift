@@ -33,6 +33,12 @@ struct SimulatorTests {
         }
     }
 
+    @Test func anOperationReportCutAfterAnyCallChangesOdooOnce() async throws {
+        try await withOdooSimulator { sim in
+            try await Scenarios(try await Self.client(sim)).operationReportCrashes(maxCuts: 14)
+        }
+    }
+
     @Test func enrichReadsOdooAndMapUsesIt() async throws {
         try await withOdooSimulator { sim in
             try await EndToEnd(try await Self.client(sim)).enrichFlow()

@@ -247,13 +247,14 @@ import Testing
             #expect(byLot.arrayValue?.map { $0["name"] } == ["WH/MO/00001-001"])
 
             // The same serial again on the backorder: 422, and the earlier write stays (the order, producing
-            // all of its quantity, now reads `to_close`, as Odoo 19 computes it).
+            // all of its quantity, reads `progress`: the Table Top's BoM has an operation, and with work
+            // orders Odoo 19 reads `to_close` only once they are all finished, observed on WH/MO/00941).
             try odoo.call("mrp.production", "write", ids: [backorder], ["vals": ["lot_producing_ids": [[6, 0, [lots.first ?? 0]]], "qty_producing": 1]])
             let duplicate = try await client.json2("mrp.production", "button_mark_done", ["ids": [.number("\(backorder)")]])
             #expect(duplicate.status == 422)
             #expect(duplicate.json?["name"] == "odoo.exceptions.UserError")
             #expect(duplicate.json?["message"] == "Serial number(s) for product Table Top already produced")
-            #expect(odoo.record(model: "mrp.production", id: backorder)?["state"] == "to_close")
+            #expect(odoo.record(model: "mrp.production", id: backorder)?["state"] == "progress")
         }
     }
 

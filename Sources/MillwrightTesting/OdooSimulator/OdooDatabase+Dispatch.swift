@@ -25,6 +25,7 @@ extension OdooDatabase {
         case "check_access_rights": (["operation", "raise_exception"], ["operation"])
         case "has_access": (["operation"], ["operation"])
         case "action_feedback": (["feedback", "attachment_ids"], [])
+        case "message_post": (["body", "subject", "message_type", "subtype_xmlid", "partner_ids", "body_is_html"], [])
         default: nil
         }
     }
@@ -208,6 +209,11 @@ extension OdooDatabase {
                 applyInventory(id, counted: decimal(model, id, "inventory_quantity"))
             }
             return .null
+        case ("mrp.workorder", "button_finish"):
+            for id in ids { finishWorkOrder(id) }
+            return .bool(true)
+        case ("mrp.production", "message_post"):
+            return postMessage(model: model, ids: ids, kwargs: kwargs)
         case ("mail.activity", "action_feedback"):
             var message = 0
             for id in ids {

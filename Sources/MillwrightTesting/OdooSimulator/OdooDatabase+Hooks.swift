@@ -35,6 +35,9 @@ extension OdooDatabase {
         case "mrp.bom": values = ["product_qty": .number("1"), "type": "normal", "active": true, "consumption": "warning", "sequence": 0, "code": false, "product_id": false]
         case "product.template": values = ["active": true, "default_code": false]
         case "res.users": values = ["active": true, "tz": false, "lang": "en_US"]
+        case "mrp.workcenter": values = ["active": true, "code": false]
+        case "mrp.workorder": values = ["state": "ready", "qty_produced": .number("0"), "qty_reported_from_previous_wo": .number("0")]
+        case "mrp.workcenter.productivity": values = ["user_id": .int(context.uid), "description": false, "date_end": false]
         default: values = [:]
         }
         // `default_<field>` keys of the context, as Odoo applies them.
@@ -173,6 +176,7 @@ extension OdooDatabase {
     }
 
     mutating func beforeWrite(_ model: String, _ id: Int, _ values: OdooRecord, context: OdooContext) throws {
+        if model == "mrp.workorder" { try checkWorkOrderWrite(id, values) }
         if model == "stock.quant", values["inventory_quantity"] != nil {
             tables[model]?[id]?["inventory_quantity_set"] = .bool(true)
         }
@@ -245,6 +249,18 @@ extension OdooDatabase {
             let moves = idList(model, id, "move_raw_ids").filter { !["done", "cancel"].contains(string("stock.move", $0, "state") ?? "") }
             let ready = moves.allSatisfy { decimal("stock.move", $0, "quantity") >= decimal("stock.move", $0, "product_uom_qty") }
             return .string(ready ? "assigned" : "confirmed")
+        case ("mrp.workorder", "qty_production"):
+            guard let mo = int(model, id, "production_id") else { return .float(0) }
+            return .float(decimal("mrp.production", mo, "product_qty"))
+        case ("mrp.workorder", "qty_remaining"): return .float(workOrderRemaining(id))
+        case ("mrp.workorder", "duration"): return .float(workOrderDuration(id))
+        case ("mrp.workcenter.productivity", "duration"): return .float(timeLineMinutes(id))
+        case ("mrp.workcenter.productivity", "production_id"):
+            guard let wo = int(model, id, "workorder_id"), let mo = int("mrp.workorder", wo, "production_id") else { return .bool(false) }
+            return .array([.int(mo), .string(displayName("mrp.production", mo))])
+        case ("mrp.workcenter.productivity", "loss_type"):
+            guard let loss = int(model, id, "loss_id") else { return .bool(false) }
+            return value("mrp.workcenter.productivity.loss", loss, "loss_type")
         case ("mrp.production", "activity_state"), ("mail.activity", "state"):
             let activities = model == "mail.activity" ? [id] : idList(model, id, "activity_ids")
             guard let deadline = activities.compactMap({ string("mail.activity", $0, "date_deadline") }).min() else { return .bool(false) }

@@ -3,15 +3,26 @@ import MillwrightCore
 
 /// Production orders: BoM explosion, confirmation, `set_qty_producing`, `button_mark_done` and backorders.
 extension OdooDatabase {
-    /// Stored state `confirmed` reads as `progress` once something is producing, `to_close` when all is.
+    /// Stored state `confirmed` reads as `progress` once something is producing, `to_close` when all is
+    /// (with work orders: when they are all finished).
     func productionState(_ mo: Int) -> String {
         let stored = string("mrp.production", mo, "state") ?? "draft"
         guard stored == "confirmed" else { return stored }
         let producing = decimal("mrp.production", mo, "qty_producing")
         let remaining = decimal("mrp.production", mo, "product_qty") - decimal("mrp.production", mo, "qty_produced")
-        if producing > 0 && producing >= remaining { return "to_close" }
+        let workOrders = idList("mrp.production", mo, "workorder_ids")
+        if workOrders.isEmpty {
+            if producing > 0 && producing >= remaining { return "to_close" }
+        } else if workOrders.allSatisfy({ ["done", "cancel"].contains(string("mrp.workorder", $0, "state") ?? "") }) {
+            // With work orders, only their being finished closes the order (observed: button_finish → to_close).
+            return "to_close"
+        }
         let picked = idList("mrp.production", mo, "move_raw_ids").contains { bool("stock.move", $0, "picked") }
-        return producing > 0 || picked ? "progress" : "confirmed"
+        // A work order started, finished, or with a quantity done puts the order in progress (observed).
+        let working = workOrders.contains {
+            ["progress", "done"].contains(string("mrp.workorder", $0, "state") ?? "") || decimal("mrp.workorder", $0, "qty_produced") > 0
+        }
+        return producing > 0 || picked || working ? "progress" : "confirmed"
     }
 
     /// Raw moves from the BoM lines (`line qty × product_qty / bom qty`) and the finished move.
@@ -54,6 +65,7 @@ extension OdooDatabase {
     mutating func confirmProduction(_ mo: Int) {
         guard string("mrp.production", mo, "state") == "draft" else { return }
         update("mrp.production", mo, ["state": "confirmed"])
+        createWorkOrders(mo)
         for move in idList("mrp.production", mo, "move_raw_ids") where string("stock.move", move, "state") == "draft" {
             update("stock.move", move, ["state": "confirmed"])
         }
@@ -162,6 +174,9 @@ extension OdooDatabase {
         let produced = decimal("mrp.production", mo, "qty_produced")
         let remaining = planned - produced - producing
         let tracking = string("product.product", product, "tracking") ?? "none"
+        // button_mark_done finishes every open work order before anything is posted.
+        for wo in idList("mrp.production", mo, "workorder_ids") { finishWorkOrder(wo) }
+        fillWorkOrderDurations(mo)
 
         // Components: picked moves are consumed as recorded, the others are cancelled.
         var plan: [(component: Int, uom: JSONValue, unitFactor: Decimal)] = []
@@ -224,6 +239,7 @@ extension OdooDatabase {
             "picking_type_id": value("mrp.production", mo, "picking_type_id"), "date_start": .string(now),
             "lot_producing_ids": .array([]),
         ])
+        splitWorkOrders(from: mo, initialQuantity: planned, to: next)
         for step in plan {
             let move = addRawMove(next, component: step.component, demand: (remaining * step.unitFactor).rounded(2),
                                   uom: step.uom, unitFactor: step.unitFactor, state: "confirmed")

@@ -218,6 +218,42 @@ extension OdooModelSpec {
                 "product_id": .many2one("product.product", "Product Variant"), "product_qty": .float("Quantity"),
                 "product_uom_id": .many2one("uom.uom", "Unit"), "code": .char("Reference"), "type": .selection("BoM Type"), "consumption": .selection("Flexible Consumption"),
                 "bom_line_ids": .one2many("mrp.bom.line", "bom_id", "BoM Lines"), "active": .boolean("Active"),
+                "operation_ids": .one2many("mrp.routing.workcenter", "bom_id", "Operations"),
+            ]),
+            // Work centers, operations and work orders: what `operation.complete` uses, as observed on Odoo 19
+            // (docs/odoo-research.md §14).
+            OdooModelSpec("mrp.workcenter", "Work Center", [
+                "name": .char("Work Center", required: true), "code": .char("Code"), "active": .boolean("Active"),
+            ]),
+            OdooModelSpec("mrp.routing.workcenter", "Work Center Usage", [
+                "name": .char("Operation", required: true), "workcenter_id": .many2one("mrp.workcenter", "Work Center", required: true),
+                "bom_id": .many2one("mrp.bom", "Bill of Material", required: true), "sequence": .integer("Sequence"),
+                "time_cycle": .float("Duration"),
+            ]),
+            OdooModelSpec("mrp.workorder", "Work Order", [
+                "name": .char("Work Order", required: true), "state": .selection("Status"),
+                "production_id": .many2one("mrp.production", "Manufacturing Order", required: true),
+                "workcenter_id": .many2one("mrp.workcenter", "Work Center", required: true),
+                "operation_id": .many2one("mrp.routing.workcenter", "Operation"),
+                "qty_production": .float("Original Production Quantity", computed: true),
+                "qty_produced": .float("Quantity Done"), "qty_remaining": .float("Quantity To Be Produced", computed: true),
+                "qty_reported_from_previous_wo": .float("Carried Quantity"),
+                "duration_expected": .float("Expected Duration"), "duration": .float("Real Duration", computed: true),
+                "time_ids": .one2many("mrp.workcenter.productivity", "workorder_id", "Time"),
+                "date_start": .datetime("Start"), "date_finished": .datetime("End"),
+            ], record: ["button_finish"]),
+            OdooModelSpec("mrp.workcenter.productivity.loss", "Workcenter Productivity Losses", [
+                "name": .char("Blocking Reason", required: true), "loss_type": .selection("Effectiveness Category"),
+            ]),
+            OdooModelSpec("mrp.workcenter.productivity", "Workcenter Productivity Log", [
+                "workorder_id": .many2one("mrp.workorder", "Work Order"),
+                "workcenter_id": .many2one("mrp.workcenter", "Work Center", required: true),
+                "production_id": OdooFieldSpec(kind: .many2one("mrp.production"), label: "Manufacturing Order", computed: true),
+                "loss_id": .many2one("mrp.workcenter.productivity.loss", "Loss Reason", required: true),
+                "loss_type": .selection("Effectiveness", computed: true),
+                "description": .text("Description"), "user_id": .many2one("res.users", "User"),
+                "date_start": OdooFieldSpec(kind: .datetime, label: "Start Date", required: true), "date_end": .datetime("End Date"),
+                "duration": .float("Duration", computed: true),
             ]),
             OdooModelSpec("mrp.bom.line", "Bill of Material Line", [
                 "bom_id": .many2one("mrp.bom", "Parent BoM"), "product_id": .many2one("product.product", "Component"),
@@ -244,7 +280,8 @@ extension OdooModelSpec {
                 "activity_ids": OdooFieldSpec(kind: .one2many("mail.activity", inverse: "res_id"), label: "Activities", computed: true),
                 "activity_state": .selection("Activity State", computed: true),
                 "activity_summary": OdooFieldSpec(kind: .char, label: "Next Activity Summary", computed: true),
-            ], record: ["action_confirm", "action_assign", "set_qty_producing", "button_mark_done", "action_cancel", "has_access"],
+                "workorder_ids": .one2many("mrp.workorder", "production_id", "Work Orders"),
+            ], record: ["action_confirm", "action_assign", "set_qty_producing", "button_mark_done", "action_cancel", "has_access", "message_post"],
                groups: ["Inventory/User", "Manufacturing/Administrator", "Manufacturing/User"]),
             OdooModelSpec("mrp.production.backorder", "Wizard to mark as done or create back order", [
                 "mrp_production_ids": .many2many("mrp.production", "Manufacturing Orders"),
@@ -296,6 +333,7 @@ extension OdooModelSpec {
             ]),
             OdooModelSpec("mail.message", "Message", [
                 "body": .html("Contents"), "model": .char("Related Document Model"), "res_id": .integer("Related Document ID"),
+                "message_type": .selection("Type"),
             ]),
         ]
         return Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })

@@ -4,6 +4,7 @@ import MillwrightCore
 /// Demo-like seed data; ids follow the Odoo 19 demo database the recordings come from where they matter.
 enum Seed {
     static let adminUID = 2
+    static let productiveLoss = 7
     static let mesBridgeUID = 7
     static let stock = 5
     static let warehouseView = 4
@@ -121,6 +122,19 @@ enum Seed {
         bom(5, tableTop, [(plyLayer, "2.0"), (bolt, "4.0")])
         // The demo Drawer BoM is flexible: Odoo asks no consumption question for it.
         bom(7, drawer, [(drawerBlack, "1.0"), (drawerCase, "1.0")], consumption: "flexible")
+
+        // Work centers (no codes in the demo data), productivity losses, and the Table Top's one operation
+        // (demo: "Manual Assembly" on Assembly 1, 60 min a unit).
+        for (id, name) in [(1, "Assembly 1"), (2, "Drill 1"), (3, "Assembly 2")] {
+            db.insert("mrp.workcenter", ["name": .string(name), "code": false, "active": true], id: id)
+        }
+        for (id, name, type) in [(7, "Fully Productive Time", "productive"), (1, "Material Availability", "availability"),
+                                 (2, "Equipment Failure", "availability"), (3, "Setup and Adjustments", "availability"),
+                                 (4, "Reduced Speed", "performance"), (5, "Process Defect", "quality"), (6, "Reduced Yield", "quality")] {
+            db.insert("mrp.workcenter.productivity.loss", ["name": .string(name), "loss_type": .string(type)], id: id)
+        }
+        db.insert("mrp.routing.workcenter", ["name": "Manual Assembly", "workcenter_id": 1, "bom_id": 5, "sequence": 5,
+                                             "time_cycle": .number("60.0")], id: 1)
 
         // Lots and stock.
         for (id, name, item) in [(1, "0000000000029", drawer), (5, "0000000000030", drawer), (6, "0000000000031", drawer),
