@@ -69,7 +69,7 @@ public actor OdooChangeCapture {
     public static let groupModel = "mrp.production.group"
 
     static let orderFields = [
-        "name", "state", "product_id", "product_qty", "product_uom_id", "date_start", "date_finished", "move_raw_ids", "write_date",
+        "name", "state", "product_id", "product_qty", "product_uom_id", "date_start", "date_finished", "move_raw_ids", "workorder_ids", "write_date",
         "production_group_id", "backorder_sequence",
     ]
     static let productFields = ["default_code", "name", "uom_id", "type", "tracking", "barcode", "categ_id", "write_date"]
@@ -293,6 +293,23 @@ public actor OdooChangeCapture {
             "quantity": .number((r.decimal("product_qty") ?? 0).description), "uom": .string(try unitCode(r.many2oneName("product_uom_id"))),
             "components": .array(components),
         ]
+        let workOrders = try await odoo.read("mrp.workorder", r.ids("workorder_ids"), fields: ["name", "workcenter_id", "duration_expected"])
+        if !workOrders.isEmpty {
+            // The work center as the plant names it: its code, else its name (Odoo's demo has no codes).
+            let centerIDs = Array(Set(workOrders.compactMap { $0.many2one("workcenter_id") })).sorted()
+            let centers = try await odoo.read("mrp.workcenter", centerIDs, fields: ["code", "name"])
+            var reference: [Int: String] = [:]
+            for c in centers { reference[c.id] = c.string("code").flatMap { $0.isEmpty ? nil : $0 } ?? c.string("name") }
+            var operations: [JSONValue] = []
+            for wo in workOrders.sorted(by: { $0.id < $1.id }) {
+                var op: [String: JSONValue] = ["operation": .string(wo.string("name") ?? "")]
+                if let center = wo.many2one("workcenter_id").flatMap({ reference[$0] }) { op["work_center"] = .string(center) }
+                if let minutes = wo.decimal("duration_expected") { op["duration_expected_minutes"] = .number(minutes.description) }
+                operations.append(.object(op))
+            }
+            data["operations"] = .array(operations)
+            if let first = operations.first?["work_center"] { data["work_center"] = first }
+        }
         if let start = r.string("date_start") { data["scheduled_start"] = .string(Self.rfc3339(start)) }
         if let end = r.string("date_finished") { data["scheduled_end"] = .string(Self.rfc3339(end)) }
         return envelope(id: id, type: ProductionOrderReleased.eventType, subject: "production-order/\(name)",

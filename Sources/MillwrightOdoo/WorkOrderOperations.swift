@@ -35,7 +35,8 @@ extension OdooOperations {
     /// Posts an operation report to the work order of the order's open chain member whose name is the
     /// operation's (`mrp.workorder.name`, copied from the BoM operation).
     ///
-    /// - `quantity_good` (converted to the order's unit; absent = everything the work order has left) is
+    /// - `quantity_good` (converted to the order's unit; without `uom`, in the order's unit; absent =
+    ///   everything the work order has left) is
     ///   added to the work order's `qty_produced`. When that covers what is left, the work order is
     ///   finished (`button_finish`); otherwise it goes to `progress` with the quantity done so far, as
     ///   Odoo's own partial flow between operations does. A further report on a finished work order
@@ -48,8 +49,12 @@ extension OdooOperations {
     ///   `mfg.scrap.reported.v1` or a completion's `scrap`.
     /// - An order without work orders (its BoM has no operations) gets the note only.
     ///
+    /// - Components are left as they were: when every work order has a quantity, Odoo sets the order's
+    ///   `qty_producing` and picks components by the BoM, which would overwrite consumption the plant
+    ///   reported (or be added to by the next report). The moves are put back as the plan found them.
+    ///
     /// Plan (journaled under `key`): the order, the work order, the absolute `qty_produced` to write,
-    /// whether to finish, the time line and the note. Re-run: the quantity write is absolute, the time
+    /// whether to finish, the time line, the note, and the component moves as they were. Re-run: the quantity write is absolute, the time
     /// line and the note are found again by the event's marker, and a done work order is not finished
     /// again (its state is read, since `button_finish` on a done one answers `true` too).
     public func completeOperation(_ event: OperationCompleted, time: Date, key: String) async throws(OdooError) -> OperationResult {
@@ -78,13 +83,18 @@ extension OdooOperations {
         } else {
             let workOrder = try await workOrder(for: event, among: all, order: order)
             plan["workorder"] = .int(workOrder.id)
+            // The component moves as they are before the report: Odoo picks components by the BoM when
+            // every work order has a quantity (and those linked to an operation when it finishes), which
+            // would overwrite consumption the plant reported, or add to what it reports next.
+            let moveIDs = try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+            let moves = try await client.read("stock.move", moveIDs, fields: ["quantity", "picked", "state"])
+                .filter { $0.string("state") != "done" && $0.string("state") != "cancel" }
+            plan["moves"] = .array(moves.map { ["move": .int($0.id), "quantity": .decimal($0.decimal("quantity") ?? 0), "picked": .bool($0.bool("picked"))] })
             plan["workorder_name"] = .string(workOrder.name)
             var good: Decimal?
             if let quantity = event.quantityGood {
-                guard let unit = event.uom else {
-                    throw OdooError(.dataProblem, "quantity_good needs a uom (the order's unit is Odoo unit \(order.uomID))")
-                }
-                good = try await self.quantity(quantity, unit, in: order.uomID)
+                // Without a uom the quantity is in the order's own unit.
+                good = try await event.uom.asyncMap { (unit) async throws(OdooError) -> Decimal in try await self.quantity(quantity, unit, in: order.uomID) } ?? quantity
             }
             switch workOrder.state {
             case "done":
@@ -191,7 +201,8 @@ extension OdooOperations {
         let marker = Self.marker(key)
         var changed = false
         var records = ["order": orderID]
-        var summary = "\(name): operation \(plan["operation"]?.stringValue ?? "?")"
+        let operation = plan["operation"]?.stringValue ?? "?"
+        var summary = "\(name): operation \(operation)"
         if let id = plan.int("workorder") {
             records["workorder"] = id
             guard let current = try await client.read("mrp.workorder", [id], fields: WorkOrder.fields).first.map(WorkOrder.init) else {
@@ -229,15 +240,16 @@ extension OdooOperations {
                 _ = try await client.call("mrp.workorder", "button_finish", ids: [id])
                 changed = true
             }
+            try await restoreComponents(plan["moves"]?.arrayValue ?? [])
             let after = try await client.read("mrp.workorder", [id], fields: WorkOrder.fields).first.map(WorkOrder.init)
             if let after {
-                summary += " on work order \(after.name): \(after.state), \(after.produced) of \(after.quantity) done"
+                summary = "\(name): work order \(after.name) (\(after.workcenter)) \(after.state), \(after.produced) of \(after.quantity) done"
                 if plan["finish"]?.boolValue == true, after.state != "done" {
                     throw OdooError(.userError, "Odoo left work order \(after.name) of \(name) \(after.state) after button_finish")
                 }
             }
         } else {
-            summary += ": no work orders, noted on the order"
+            summary += " noted on the order (it has no work orders)"
         }
         let notes = try await client.searchRead(
             "mail.message", [.leaf("model", "=", "mrp.production"), .leaf("res_id", "=", .int(orderID)), .leaf("body", "ilike", .string(marker))],
@@ -249,6 +261,23 @@ extension OdooOperations {
             changed = true
         }
         return OperationResult(changed ? .applied : .alreadyApplied, summary, records: records)
+    }
+
+    /// Puts the component moves back as they were before the report, where Odoo changed them: an
+    /// operation report records work, not material (that is `mfg.material.consumed.v1`'s and the
+    /// completion's). Observed on Odoo 19: a recorded 3 became 2 when the last work order got a quantity.
+    private func restoreComponents(_ snapshot: [JSONValue]) async throws(OdooError) {
+        let ids = snapshot.compactMap { $0.int("move") }
+        guard !ids.isEmpty else { return }
+        let current = Dictionary(uniqueKeysWithValues: try await client.read("stock.move", ids, fields: ["quantity", "picked", "state"]).map { ($0.id, $0) })
+        for entry in snapshot {
+            guard let id = entry.int("move"), let quantity = entry.decimal("quantity"), let now = current[id],
+                  now.string("state") != "done", now.string("state") != "cancel" else { continue }
+            let picked = entry["picked"]?.boolValue ?? false
+            if now.decimal("quantity") != quantity || now.bool("picked") != picked {
+                try await client.write("stock.move", [id], ["quantity": .decimal(quantity), "picked": .bool(picked)])
+            }
+        }
     }
 
     /// Odoo's datetime format, in UTC: `2026-11-27 08:45:00`.

@@ -199,13 +199,29 @@ struct Planner {
         for i in 0..<orders {
             let (code, lot) = Self.products[i % Self.products.count]
             let product = try requireValue(try await client.searchRead("product.product", [.array(["default_code", "=", .string(code)])], fields: ["id"]).first?.id)
-            let id = try requireValue(try await client.create("mrp.production", [["product_id": .number(String(product)), "product_qty": .number(String(quantity)), "origin": .string("millwright demo \(run)")]]).first)
+            var vals: [String: JSONValue] = ["product_id": .number(String(product)), "product_qty": .number(String(quantity)), "origin": .string("millwright demo \(run)")]
+            // Drawers are made on the BoM with operations (demo "SEC-ASSEM": Packing, Testing, Long time
+            // assembly), so the plant's operation reports have work orders to go to.
+            if code == "FURN_8855", let bom = try await bomWithOperations(product) { vals["bom_id"] = .number(String(bom)) }
+            let id = try requireValue(try await client.create("mrp.production", [vals]).first)
             _ = try await client.call("mrp.production", "action_confirm", ids: [id])
             let name = try requireValue(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
             planned.append(PlannedOrder(name: name, product: code, lotTracked: lot))
             say("planner: \(name) for \(quantity) × \(code) created and confirmed in Odoo")
         }
         return planned
+    }
+
+    /// A BoM of the product that has operations. Odoo keeps BoMs per template (the simulator per variant).
+    func bomWithOperations(_ product: Int) async throws -> Int? {
+        let boms: [OdooRecord]
+        do {
+            boms = try await client.searchRead("mrp.bom", [.array(["product_tmpl_id.product_variant_ids", "in", .array([.number(String(product))])])],
+                                               fields: ["operation_ids"], order: "sequence, id")
+        } catch {
+            boms = try await client.searchRead("mrp.bom", [.array(["product_id", "=", .number(String(product))])], fields: ["operation_ids"], order: "sequence, id")
+        }
+        return boms.first { !$0.ids("operation_ids").isEmpty }?.id
     }
 }
 
@@ -272,7 +288,9 @@ final class Plant: Sendable {
         let fresh = state.withLock { $0.seen.insert(order).inserted }
         if fresh {
             let components = data["components"]?.arrayValue?.compactMap { $0["product"]?.stringValue } ?? []
-            say("plant: received \(order) released (\(data["quantity"]?.canonicalText ?? "?") × \(data["product"]?.stringValue ?? "?"), components \(components.joined(separator: ", "))), signature verified")
+            let operations = data["operations"]?.arrayValue?.compactMap { $0["operation"]?.stringValue } ?? []
+            let routing = operations.isEmpty ? "" : ", operations \(operations.joined(separator: ", "))"
+            say("plant: received \(order) released (\(data["quantity"]?.canonicalText ?? "?") × \(data["product"]?.stringValue ?? "?"), components \(components.joined(separator: ", "))\(routing)), signature verified")
             Task { await self.work(order: order, released: data) }
         }
         return Response(status: .noContent)
@@ -305,7 +323,21 @@ final class Plant: Sendable {
             try? await Task.sleep(for: .seconds(pace))
         }
         let lot = { (n: Int) -> JSONValue in planned.lotTracked ? [["lot": .string("LOT-\(order.replacingOccurrences(of: "/", with: "-"))-\(n)"), "quantity": .number(String(n == 1 ? partial : self.quantity - partial))]] : [] }
-        await send("mfg.operation.completed.v1", ["order": .string(order), "operation": "Assembly", "work_center": "Line 1", "quantity_good": .number(String(partial)), "uom": "H87"], "operation Assembly done (\(partial) good)")
+        // The operations Odoo planned (the released event lists the order's work orders), each reported
+        // for the units of a completion, with the time it took and who did it.
+        let operations = released["operations"]?.arrayValue ?? []
+        func operate(_ good: Int, run: Int) async {
+            for op in operations {
+                guard let name = op["operation"]?.stringValue else { continue }
+                var data: [String: JSONValue] = [
+                    "order": .string(order), "operation": .string(name), "quantity_good": .number(String(good)), "uom": "H87",
+                    "duration_minutes": .number(String(good * (10 + 5 * run))), "operator": .string(run == 1 ? "Anna" : "Ben"),
+                ]
+                if let center = op["work_center"] { data["work_center"] = center }
+                await send("mfg.operation.completed.v1", .object(data), "operation \(name) done (\(good) good, \(good * (10 + 5 * run)) min)")
+            }
+        }
+        await operate(partial, run: 1)
         if let component = firstComponent, let product = component["product"]?.stringValue {
             await send("mfg.material.consumed.v1", ["order": .string(order), "product": .string(product), "quantity": component["quantity"] ?? 1, "uom": component["uom"] ?? "H87"],
                        "consumed \(component["quantity"]?.canonicalText ?? "1") × \(product)")
@@ -324,6 +356,7 @@ final class Plant: Sendable {
                        "downtime on \(equipment) (E-217)")
             state.withLock { $0.downtime = started }
         }
+        await operate(quantity - partial, run: 2)
         var last: JSONValue = ["order": .string(order), "quantity": .number(String(quantity - partial)), "uom": "H87", "final": true]
         if planned.lotTracked, case .object(var o) = last { o["lots"] = lot(2); last = .object(o) }
         await send("mfg.production.completed.v1", last, "completed \(quantity - partial) more: final\(planned.lotTracked ? " (lot LOT-…-2)" : "")")
@@ -388,6 +421,7 @@ struct Summary {
         emit("|---|---|---:|---:|---|---|")
         var ok = finished
         let reported = plant.reported
+        var workOrders: [String: [OdooRecord]] = [:]
         for order in planned {
             let chain = try await ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
             let produced = chain.reduce(Decimal(0)) { $0 + $1.quantityProduced }
@@ -397,6 +431,27 @@ struct Summary {
             ok = ok && match
             let states = chain.map { "\($0.name) \($0.state)" }.joined(separator: ", ")
             emit("| \(order.name) | \(order.product) | \(want) | \(produced) | \(states) | \(match ? "yes" : "NO") |")
+            workOrders[order.name] = try await client.searchRead(
+                "mrp.workorder", [.array(["production_id", "in", .array(chain.map { .number(String($0.id)) })])],
+                fields: ["name", "state", "qty_produced", "duration", "production_id"], order: "id")
+        }
+        // Work orders: each operation done for the whole quantity across the chain, with the plant's time.
+        for (name, records) in workOrders.sorted(by: { $0.key < $1.key }) where !records.isEmpty {
+            emit("\nwork orders of \(name)")
+            emit("| order | work order | state | done | minutes |")
+            emit("|---|---|---|---:|---:|")
+            for r in records {
+                emit("| \(r.many2oneName("production_id") ?? "?") | \(r.string("name") ?? "?") | \(r.string("state") ?? "?") | \(r.decimal("qty_produced") ?? 0) | \(r.decimal("duration") ?? 0) |")
+            }
+            let want = Decimal(reported[name] ?? 0)
+            for operation in Set(records.compactMap { $0.string("name") }) {
+                let done = records.filter { $0.string("name") == operation && $0.string("state") == "done" }.reduce(Decimal(0)) { $0 + ($1.decimal("qty_produced") ?? 0) }
+                let open = records.contains { $0.string("name") == operation && $0.string("state") != "done" && $0.string("state") != "cancel" }
+                if done != want || open {
+                    emit("operation \(operation) of \(name): \(done) done of \(want)\(open ? ", a work order still open" : "")")
+                    ok = false
+                }
+            }
         }
         let dead = try await api.get("/v1/dead-letters?limit=100")["items"]?.arrayValue ?? []
         emit("\ndead letters: \(dead.count)")

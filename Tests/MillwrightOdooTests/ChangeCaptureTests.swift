@@ -75,6 +75,22 @@ struct ChangeCaptureTests {
         }
     }
 
+    @Test func aReleasedOrderListsItsWorkOrdersForThePlant() async throws {
+        try await withOdooSimulator { sim in
+            let client = try await SimulatorTests.client(sim)
+            let node = try await Self.node(sim, directory: Self.temporaryDirectory())
+            try await node.poll()  // the watermark
+            // The Table Top's BoM has one operation: "Manual Assembly" on Assembly 1, 60 min a unit.
+            let order = try await Scenarios(client).makeOrder("FURN_8522", quantity: 2, bomWithoutOperations: false)
+            try await Self.confirm(client, order.id)
+            try await node.poll()
+            let released = try #require(try await node.captured().first { $0.key == order.name && $0.kind == "released" })
+            #expect(released.data["work_center"] == "Assembly 1")
+            #expect(released.data["operations"] == [["operation": "Manual Assembly", "work_center": "Assembly 1", "duration_expected_minutes": 120]])
+            try await node.stop()
+        }
+    }
+
     @Test func aLostWebhookIsRecoveredByTheNextPoll() async throws {
         try await withOdooSimulator { sim in
             let client = try await SimulatorTests.client(sim)

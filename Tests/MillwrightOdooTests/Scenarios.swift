@@ -62,6 +62,7 @@ struct Scenarios {
         try await maintenance(equipment: serial)
         try await qualityHold(lot: produced.lot, order: produced.order)
         try await operationReports()
+        try await operationReportsLeaveConsumptionAlone()
     }
 
     func productUpsert() async throws {
@@ -399,6 +400,51 @@ struct Scenarios {
             "mail.message", [.leaf("model", "=", "mrp.production"), .leaf("res_id", "=", .int(plain.id)), .leaf("body", "ilike", .string("mw:op-\(run)-4"))],
             fields: ["body"])
         #expect(plainNotes.count == 1)
+    }
+
+    /// The demo Drawer's second BoM ("SEC-ASSEM": Packing, Testing, Long time assembly). When the last
+    /// work order gets a quantity, Odoo picks the components by the BoM; the report puts them back, so
+    /// the consumption the plant reported stands (observed on Odoo 19: a recorded 3 became 2).
+    func operationReportsLeaveConsumptionAlone() async throws {
+        try await stock("FURN_2100", 100, lot: "MW-OPC-\(run)-A")
+        try await stock("FURN_5623", 100, lot: "MW-OPC-\(run)-B")
+        let drawer = try await ops.product(ProductReference(rawValue: "FURN_8855"))
+        // Real Odoo keeps BoMs per template; the simulator per variant.
+        var boms = (try? await client.searchRead("mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([drawer.id]))], fields: ["code"])) ?? []
+        if boms.isEmpty { boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(drawer.id))], fields: ["code"]) }
+        let bom = try #require(boms.first { $0.string("code") == "SEC-ASSEM" })
+        let id = try #require(try await client.create("mrp.production", [["product_id": .int(drawer.id), "product_qty": 4, "bom_id": .int(bom.id)]]).first)
+        let name = try #require(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
+        _ = try await ops.confirmOrder(OrderReference(rawValue: name))
+        let consumed = try decode(MaterialConsumed.self, ["order": .string(name), "product": "FURN_2100", "quantity": 3, "uom": "H87"])
+        _ = try await ops.recordConsumption(consumed, key: "opc-\(run)-consume")
+        func moves() async throws -> [String: (quantity: Decimal, picked: Bool)] {
+            let ids = try await client.read("mrp.production", [id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+            var result: [String: (Decimal, Bool)] = [:]
+            for m in try await client.read("stock.move", ids, fields: ["product_id", "quantity", "picked", "state"]) where m.string("state") != "done" {
+                result[m.many2oneName("product_id") ?? "?"] = (m.decimal("quantity") ?? 0, m.bool("picked"))
+            }
+            return result
+        }
+        let before = try await moves()
+        let time = try #require(RFC3339.parse("2026-11-27T10:00:00Z"))
+        for operation in ["Packing", "Testing", "Long time assembly"] {
+            let event = try decode(OperationCompleted.self, ["order": .string(name), "operation": .string(operation), "quantity_good": 2, "uom": "H87"])
+            #expect(try await ops.completeOperation(event, time: time, key: "opc-\(run)-\(operation)").effect == .applied)
+        }
+        let after = try await moves()
+        #expect(after.count == before.count)
+        for (product, was) in before {
+            #expect(after[product]?.quantity == was.quantity, "\(product): \(String(describing: after[product])) after the reports, \(was) before")
+            #expect(after[product]?.picked == was.picked, "\(product)")
+        }
+        #expect(before.first { $0.key.contains("FURN_2100") }?.value.quantity == 3)
+        // The completion then posts what the plant consumed: 3 Drawer Black for 2 drawers.
+        let completion = try decode(ProductionCompleted.self, ["order": .string(name), "quantity": 2, "uom": "H87", "lots": [["lot": .string("MW-OPC-\(run)-D"), "quantity": 2]]])
+        #expect(try await ops.postCompletion(completion, key: "opc-\(run)-done").effect == .applied)
+        let done = try await client.read("mrp.production", [id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+        let posted = try await client.read("stock.move", done, fields: ["product_id", "quantity", "state"]).filter { $0.string("state") == "done" }
+        #expect(posted.first { $0.many2oneName("product_id")?.contains("FURN_2100") == true }?.decimal("quantity") == 3)
     }
 
     /// An operation report cut after each of its calls in turn, then run again with the same journal:

@@ -29,6 +29,14 @@ def test_the_demo_runs_the_whole_loop_within_a_minute():
     for order, product, reported, produced, states, match in rows:
         assert (reported, produced, match) == ("4", "4", "yes"), (order, product, reported, produced, states)
         assert states.count("done") == 2, states  # the partial order and its backorder
+    # Drawers are made on the BoM with operations: each of their work orders is read back from Odoo, done,
+    # with the half of the order it took and the plant's minutes (30 for the first half, 40 for the second).
+    assert "odoo-operation-completed → " in out
+    work_orders = re.findall(r"^\| (WH/MO/\d+-00[12]) \| (Packing|Testing|Long time assembly) \| (\w+) \| ([\d.]+) \| ([\d.]+) \|$", out, re.M)
+    assert len(work_orders) == 2 * 3 * 2, out  # two drawer orders, two chain members each, three operations
+    for member, operation, state, done, minutes in work_orders:
+        assert (state, done) == ("done", "2"), (member, operation, state, done)
+        assert minutes == ("30" if member.endswith("-001") else "40"), (member, operation, minutes)
     assert "dead letters: 0" in out
     assert "maintenance requests for the downtime in Odoo: 1" in out
     assert "Odoo shows exactly what the plant reported." in out

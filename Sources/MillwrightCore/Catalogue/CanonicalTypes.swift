@@ -107,6 +107,14 @@ public struct ProductionOrderReleased: CanonicalEventData {
     public var scheduledStart: String?
     public var scheduledEnd: String?
     public var components: [EngineeringChangeReleased.Component]?
+    public var operations: [PlannedOperation]?
+
+    /// One work order of the order, in sequence.
+    public struct PlannedOperation: Codable, Sendable, Hashable {
+        public var operation: String
+        public var workCenter: WorkCenterReference?
+        public var durationExpectedMinutes: Decimal?
+    }
 }
 
 /// Canonical workflow states of a production order.

@@ -29,6 +29,11 @@ enum Shapes {
         FieldSpec("uom", .unit, required: true),
         FieldSpec("lot", .reference(.lot), "Lot or serial number, when tracked."),
     ])
+    static let plannedOperation: FieldKind = .object([
+        FieldSpec("operation", .reference(.operation), required: true, "The work order's name: what `mfg.operation.completed.v1` reports on."),
+        FieldSpec("work_center", .reference(.workCenter)),
+        FieldSpec("duration_expected_minutes", .nonNegativeQuantity),
+    ])
 }
 
 enum CatalogueV1 {
@@ -65,6 +70,7 @@ enum CatalogueV1 {
                 FieldSpec("scheduled_start", .dateTime),
                 FieldSpec("scheduled_end", .dateTime),
                 FieldSpec("components", .array(Shapes.productLine, minItems: 0)),
+                FieldSpec("operations", .array(Shapes.plannedOperation, minItems: 0), "The order's work orders in sequence, when Odoo plans them."),
             ]
         ),
         EventTypeSpec(

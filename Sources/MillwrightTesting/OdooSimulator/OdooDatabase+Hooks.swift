@@ -193,6 +193,8 @@ extension OdooDatabase {
             }
         case "stock.move.line":
             if let move = int(model, id, "move_id") { syncMoveQuantity(move) }
+        case "mrp.workorder":
+            if let produced = values["qty_produced"]?.decimalValue, produced > 0 { workOrderQuantityWritten(id) }
         case "stock.quant":
             if let auto = values["inventory_quantity_auto_apply"]?.decimalValue {
                 applyInventory(id, counted: auto)

@@ -94,6 +94,17 @@ extension OdooDatabase {
         }
     }
 
+    /// After `qty_produced` is written: once every work order of the order has a quantity, the smallest
+    /// becomes the order's `qty_producing` and the components are picked for it (`_set_qty_producing`).
+    /// Observed on Odoo 19: a component move recorded at 3 became 2 when the last work order got 2.
+    mutating func workOrderQuantityWritten(_ wo: Int) {
+        guard let mo = int("mrp.workorder", wo, "production_id") else { return }
+        let least = idList("mrp.production", mo, "workorder_ids").map { decimal("mrp.workorder", $0, "qty_produced") }.min() ?? 0
+        guard least > 0, decimal("mrp.production", mo, "qty_producing") != least else { return }
+        update("mrp.production", mo, ["qty_producing": .float(least)])
+        setQuantityProducing(mo)
+    }
+
     /// Odoo refuses to change the quantity of a finished work order.
     func checkWorkOrderWrite(_ wo: Int, _ values: OdooRecord) throws {
         guard let produced = values["qty_produced"] else { return }

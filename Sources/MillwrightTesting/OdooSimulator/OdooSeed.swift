@@ -110,10 +110,10 @@ enum Seed {
         db.nextIDs["product.product"] = 70
 
         // Bills of materials (consumption "warning" unless said): Wood Panel = 3 Ply + 1 Wear; Drawer = 1 Drawer Black + 1 Drawer Case; Table Top = 2 Ply + 4 Bolts.
-        func bom(_ id: Int, _ finished: Int, _ lines: [(Int, String)], consumption: String = "warning") {
+        func bom(_ id: Int, _ finished: Int, _ lines: [(Int, String)], consumption: String = "warning", code: String? = nil, sequence: Int = 1) {
             db.insert("mrp.bom", ["product_id": .int(finished), "product_qty": .number("1.0"), "product_uom_id": 1,
-                                  "product_tmpl_id": db.value("product.product", finished, "product_tmpl_id"), "sequence": 1,
-                                  "type": "normal", "code": false, "active": true, "consumption": .string(consumption)], id: id)
+                                  "product_tmpl_id": db.value("product.product", finished, "product_tmpl_id"), "sequence": .int(sequence),
+                                  "type": "normal", "code": code.map { .string($0) } ?? false, "active": true, "consumption": .string(consumption)], id: id)
             for (component, quantity) in lines {
                 db.insert("mrp.bom.line", ["bom_id": .int(id), "product_id": .int(component), "product_qty": .number(quantity), "product_uom_id": 1])
             }
@@ -135,6 +135,12 @@ enum Seed {
         }
         db.insert("mrp.routing.workcenter", ["name": "Manual Assembly", "workcenter_id": 1, "bom_id": 5, "sequence": 5,
                                              "time_cycle": .number("60.0")], id: 1)
+        // The Drawer's second BoM, "SEC-ASSEM" (sequence 2, so not the one Odoo picks by default), with three operations.
+        bom(8, drawer, [(drawerBlack, "1.0"), (drawerCase, "1.0")], code: "SEC-ASSEM", sequence: 2)
+        for (id, name, center, sequence, cycle) in [(5, "Packing", 2, 5, "30.0"), (4, "Testing", 1, 10, "60.0"), (3, "Long time assembly", 1, 15, "180.0")] {
+            db.insert("mrp.routing.workcenter", ["name": .string(name), "workcenter_id": .int(center), "bom_id": 8, "sequence": .int(sequence),
+                                                 "time_cycle": .number(cycle)], id: id)
+        }
 
         // Lots and stock.
         for (id, name, item) in [(1, "0000000000029", drawer), (5, "0000000000030", drawer), (6, "0000000000031", drawer),
