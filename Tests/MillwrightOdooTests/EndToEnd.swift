@@ -112,6 +112,61 @@ struct EndToEnd {
 }
 
 extension EndToEnd {
+    /// A drawer order's run through the shipped flows, as a plant sends it: consumption, every operation
+    /// for the first half, a partial completion, every operation for the second half, the final
+    /// completion, all with `sequence`, sent out of order and one twice; and a report for an operation
+    /// the order does not have. Odoo ends with both chain members done, six work orders done with 2 each
+    /// and the plant's minutes, the plant's consumption posted, and one dead letter that names the
+    /// order's work orders.
+    func operationFlow() async throws {
+        let s = scenarios
+        try await s.stock("FURN_2100", 100, lot: "MW-E2E-\(s.run)-A")
+        try await s.stock("FURN_5623", 100, lot: "MW-E2E-\(s.run)-B")
+        let order = try await s.drawerOrderWithOperations(quantity: 4)
+        let operations = ["Packing", "Testing", "Long time assembly"]
+        var events: [(Int, String, JSONValue)] = [(1, MaterialConsumed.eventType, ["order": .string(order.name), "product": "FURN_2100", "quantity": 3, "uom": "H87"])]
+        for (i, op) in operations.enumerated() {
+            events.append((2 + i, OperationCompleted.eventType, ["order": .string(order.name), "operation": .string(op), "quantity_good": 2, "uom": "H87", "duration_minutes": 10, "operator": "Anna"]))
+        }
+        events.append((5, ProductionCompleted.eventType, ["order": .string(order.name), "quantity": 2, "uom": "H87", "lots": [["lot": .string("MW-E2E-\(s.run)-1"), "quantity": 2]]]))
+        for (i, op) in operations.enumerated() {
+            events.append((6 + i, OperationCompleted.eventType, ["order": .string(order.name), "operation": .string(op), "quantity_good": 2, "uom": "H87", "duration_minutes": 15, "operator": "Ben"]))
+        }
+        events.append((9, OperationCompleted.eventType, ["order": .string(order.name), "operation": "Painting", "quantity_good": 4, "uom": "H87"]))
+        events.append((10, ProductionCompleted.eventType, ["order": .string(order.name), "quantity": 2, "uom": "H87", "final": true, "lots": [["lot": .string("MW-E2E-\(s.run)-2"), "quantity": 2]]]))
+        // Out of order (each pair swapped), and the first operation report twice.
+        var shuffled: [(Int, String, JSONValue)] = []
+        for i in stride(from: 0, to: events.count, by: 2) {
+            if i + 1 < events.count { shuffled.append(events[i + 1]) }
+            shuffled.append(events[i])
+        }
+        for (sequence, type, data) in shuffled + [events[1]] {
+            try await send("op-\(s.run)-\(sequence)", type, data, sequence: sequence)
+        }
+        try await drain()
+
+        let chain = try await s.ops.findOrders(OrderQuery(name: OrderReference(rawValue: order.name)))
+        #expect(chain.count == 2)
+        #expect(chain.allSatisfy { $0.state == "done" })
+        #expect(chain.reduce(Decimal(0)) { $0 + $1.quantityProduced } == 4)
+        let workOrders = try await s.client.searchRead(
+            "mrp.workorder", [.leaf("production_id", "in", .ints(chain.map(\.id)))], fields: ["name", "state", "qty_produced", "duration", "production_id"])
+        #expect(workOrders.count == 6)
+        for wo in workOrders {
+            let first = wo.many2one("production_id") == order.id
+            #expect(wo.string("state") == "done" && wo.decimal("qty_produced") == 2, "\(wo.fields)")
+            #expect(wo.decimal("duration") == (first ? 10 : 15), "\(wo.fields)")
+        }
+        let moves = try await s.client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+        let posted = try await s.client.read("stock.move", moves, fields: ["product_id", "quantity", "state"])
+        #expect(posted.first { $0.many2oneName("product_id")?.contains("FURN_2100") == true }?.decimal("quantity") == 3, "the plant's consumption, not the BoM's")
+        let dead = try await store.deliveries(DeliveryQuery(states: [.dead]))
+        #expect(dead.count == 1)
+        #expect(dead.first?.lastError?.contains("no work order for operation 'Painting'") == true)
+        #expect(dead.first?.lastError?.contains("Packing, Testing, Long time assembly") == true)
+        #expect(try await store.deliveries(DeliveryQuery(states: [.done])).count == 9)
+    }
+
     /// `enrich` reads the product from Odoo and `map` builds a label from what it read; the result goes to
     /// a recording sink. A product Odoo lacks is a dead letter that names it.
     func enrichFlow() async throws {

@@ -69,6 +69,12 @@ struct RealOdooTests {
         try await EndToEnd(client).completionFlow()
     }
 
+    @Test("operation reports through the log, router, worker and Odoo sink into Odoo's work orders")
+    func operationReportsEndToEnd() async throws {
+        let client = try await RealOdoo.connect()
+        try await EndToEnd(client).operationFlow()
+    }
+
     @Test func crashBetweenCallsChangesOdooOnce() async throws {
         let client = try await RealOdoo.connect()
         try await Scenarios(client).crashBetweenCalls(maxCuts: 12)

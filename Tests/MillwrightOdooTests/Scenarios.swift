@@ -402,20 +402,27 @@ struct Scenarios {
         #expect(plainNotes.count == 1)
     }
 
+    /// A confirmed order of 4 drawers on the demo Drawer's BoM with operations ("SEC-ASSEM": Packing,
+    /// Testing, Long time assembly).
+    func drawerOrderWithOperations(quantity: Int) async throws -> (id: Int, name: String) {
+        let drawer = try await ops.product(ProductReference(rawValue: "FURN_8855"))
+        // Real Odoo keeps BoMs per template; the simulator per variant.
+        var boms = (try? await client.searchRead("mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([drawer.id]))], fields: ["code"])) ?? []
+        if boms.isEmpty { boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(drawer.id))], fields: ["code"]) }
+        let bom = try #require(boms.first { $0.string("code") == "SEC-ASSEM" })
+        let id = try #require(try await client.create("mrp.production", [["product_id": .int(drawer.id), "product_qty": .int(quantity), "bom_id": .int(bom.id)]]).first)
+        let name = try #require(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
+        _ = try await ops.confirmOrder(OrderReference(rawValue: name))
+        return (id, name)
+    }
+
     /// The demo Drawer's second BoM ("SEC-ASSEM": Packing, Testing, Long time assembly). When the last
     /// work order gets a quantity, Odoo picks the components by the BoM; the report puts them back, so
     /// the consumption the plant reported stands (observed on Odoo 19: a recorded 3 became 2).
     func operationReportsLeaveConsumptionAlone() async throws {
         try await stock("FURN_2100", 100, lot: "MW-OPC-\(run)-A")
         try await stock("FURN_5623", 100, lot: "MW-OPC-\(run)-B")
-        let drawer = try await ops.product(ProductReference(rawValue: "FURN_8855"))
-        // Real Odoo keeps BoMs per template; the simulator per variant.
-        var boms = (try? await client.searchRead("mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([drawer.id]))], fields: ["code"])) ?? []
-        if boms.isEmpty { boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(drawer.id))], fields: ["code"]) }
-        let bom = try #require(boms.first { $0.string("code") == "SEC-ASSEM" })
-        let id = try #require(try await client.create("mrp.production", [["product_id": .int(drawer.id), "product_qty": 4, "bom_id": .int(bom.id)]]).first)
-        let name = try #require(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
-        _ = try await ops.confirmOrder(OrderReference(rawValue: name))
+        let (id, name) = try await drawerOrderWithOperations(quantity: 4)
         let consumed = try decode(MaterialConsumed.self, ["order": .string(name), "product": "FURN_2100", "quantity": 3, "uom": "H87"])
         _ = try await ops.recordConsumption(consumed, key: "opc-\(run)-consume")
         func moves() async throws -> [String: (quantity: Decimal, picked: Bool)] {

@@ -45,6 +45,12 @@ struct SimulatorTests {
         }
     }
 
+    @Test func operationReportsThroughTheDeliveryEngine() async throws {
+        try await withOdooSimulator { sim in
+            try await EndToEnd(try await Self.client(sim)).operationFlow()
+        }
+    }
+
     @Test func endToEndThroughTheDeliveryEngine() async throws {
         try await withOdooSimulator { sim in
             try await EndToEnd(try await Self.client(sim)).completionFlow()
