@@ -22,6 +22,7 @@ struct FlowBench: AsyncParsableCommand {
     @Flag(help: "Use the real Odoo of MILLWRIGHT_ODOO_URL, _DB, _LOGIN, _API_KEY instead of the simulator.") var real = false
     @Option(help: "Product events (batched flow).") var products = 1000
     @Option(help: "Orders completed directly, and as many through Millwright.") var orders = 40
+    @Option(help: "Operation reports (one work order each) made directly, and as many through Millwright.") var operations = 40
     @Option(help: "Concurrent Odoo calls, for both the direct calls and Millwright's workers.") var concurrency = 4
     @Option(help: "Events per second in the latency scenario.") var rate = 50.0
     @Option(help: "Seconds of the latency scenario.") var seconds = 20.0
@@ -134,7 +135,54 @@ struct FlowBench: AsyncParsableCommand {
                 print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
             }
 
-            // 3. Added latency at a fixed rate: lots, one event every 1/rate s (open loop).
+            // 3. Operation reports: Table Top orders (one operation, "Manual Assembly"), each report finishing
+            // its work order with a time line and a note; alternating rounds as for completions.
+            if operations > 0 {
+                var names: [String] = []
+                for _ in 0..<(4 * operations) { names.append(try await makeOrder(client, ops, product: "FURN_8522")) }
+                let time = Date()
+                func report(_ name: String) throws -> OperationCompleted {
+                    try CanonicalCoding.decode(OperationCompleted.self, from: [
+                        "order": .string(name), "operation": "Manual Assembly", "quantity_good": 1, "uom": "H87", "duration_minutes": 12, "operator": "bench",
+                    ])
+                }
+                print("\n| orders | scenario | seconds | reports/s | ack→done p50 ms | ack→done p99 ms |")
+                print("|---:|---|---:|---:|---:|---:|")
+                var directTotal = 0.0
+                var flowTotal = 0.0
+                for round in 0..<2 {
+                    let direct = Array(names[(2 * round * operations)..<((2 * round + 1) * operations)])
+                    let through = Array(names[((2 * round + 1) * operations)..<((2 * round + 2) * operations)])
+                    start = ContinuousClock.now
+                    try await withThrowingTaskGroup(of: Void.self) { calls in
+                        var next = 0
+                        func add() throws {
+                            let name = direct[next]
+                            let event = try report(name)
+                            next += 1
+                            calls.addTask { _ = try await ops.completeOperation(event, time: time, key: "direct-op-\(tag)-\(name)") }
+                        }
+                        for _ in 0..<min(concurrency, direct.count) { try add() }
+                        while try await calls.next() != nil, next < direct.count { try add() }
+                    }
+                    let directSeconds = seconds(since: start)
+                    directTotal += directSeconds
+                    print("| \(operations) | round \(round + 1): direct `completeOperation` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(operations) / directSeconds)) | | |")
+                    let reportEvents = try through.enumerated().map { i, name in
+                        try event("o-\(tag)-\(round)-\(i)", OperationCompleted.eventType, [
+                            "order": .string(name), "operation": "Manual Assembly", "quantity_good": 1, "uom": "H87", "duration_minutes": 12, "operator": "bench",
+                        ])
+                    }
+                    start = ContinuousClock.now
+                    let reportLatencies = try await engine.run(reportEvents)
+                    let flowSeconds = seconds(since: start)
+                    flowTotal += flowSeconds
+                    print("| \(operations) | round \(round + 1): Millwright, events → `odoo-operation-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(operations) / flowSeconds)) | \(ms(reportLatencies.endToEnd, 0.5)) | \(ms(reportLatencies.endToEnd, 0.99)) |")
+                }
+                print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
+            }
+
+            // 4. Added latency at a fixed rate: lots, one event every 1/rate s (open loop).
             let count = Int(rate * seconds)
             guard count > 0 else { return }
             let lotEvents = try (0..<count).map { i in
@@ -162,9 +210,10 @@ struct FlowBench: AsyncParsableCommand {
         }
     }
 
-    /// A confirmed order for one Wood Panel (FURN_7023: 3 ply + 1 wear layer), as Odoo's users make them.
-    func makeOrder(_ client: OdooClient, _ ops: OdooOperations) async throws -> String {
-        let product = try requireValue(try await client.searchRead("product.product", [.array(["default_code", "=", "FURN_7023"])], fields: ["id"]).first?.id)
+    /// A confirmed order for one Wood Panel (FURN_7023: 3 ply + 1 wear layer, no operations), or of another
+    /// product on its default BoM, as Odoo's users make them.
+    func makeOrder(_ client: OdooClient, _ ops: OdooOperations, product code: String = "FURN_7023") async throws -> String {
+        let product = try requireValue(try await client.searchRead("product.product", [.array(["default_code", "=", .string(code)])], fields: ["id"]).first?.id)
         let id = try requireValue(try await client.create("mrp.production", [["product_id": .number(String(product)), "product_qty": 1]]).first)
         let name = try requireValue(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))
         _ = try await ops.confirmOrder(OrderReference(rawValue: name))
