@@ -146,6 +146,7 @@ struct DeliveryRoutes {
             "priority": .string(flow.priority.rawValue), "partition": partition, "sla_seconds": flow.sla.map { .number(String(Int($0))) } ?? .null,
             "retry": flow.retry.schedule.map { ["max_attempts": .number(String(flow.retry.maxAttempts)), "schedule_seconds": Subscription.scheduleJSON($0)] }
                 ?? ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
+            "rate_limit": flow.rateLimit.map { ["per_second": .number(String(format: "%g", $0.perSecond)), "burst": .number(String($0.burst))] } ?? .null,
             "health": .object(health),
         ])
     }
@@ -284,7 +285,8 @@ extension OpenAPIDocument {
                 "type": "object", "required": ["name", "types", "sink", "operation", "priority", "health"],
                 "properties": ["name": string, "description": string, "types": ["type": "array", "items": string], "sources": ["type": "array", "items": string],
                                "exclude_sources": ["type": "array", "items": string], "sink": string, "operation": string, "priority": ["enum": ["critical", "normal", "bulk"]], "partition": string,
-                               "sla_seconds": ["type": ["integer", "null"]], "retry": ["type": "object"], "health": ["type": "object"]],
+                               "sla_seconds": ["type": ["integer", "null"]], "retry": ["type": "object"], "health": ["type": "object"],
+                               "rate_limit": ["type": ["object", "null"], "properties": ["per_second": ["type": "number"], "burst": ["type": "integer"]]]],
             ]]]],
             "MessageStory": ["type": "object", "required": ["key", "items"], "properties": ["key": string, "items": ["type": "array", "items": [
                 "type": "object", "required": ["seq", "received_at", "event", "deliveries"],

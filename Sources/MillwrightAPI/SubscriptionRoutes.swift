@@ -188,7 +188,7 @@ struct SubscriptionRoutes {
 
     /// Reads a create or update body. Every mistake is reported with its field's pointer.
     static func changes(_ body: JSONValue, creating: Bool) throws -> SubscriptionManager.Changes {
-        var allowed = ["url", "types", "filter", "description", "ordered", "disable_after_seconds", "headers", "retry_schedule_seconds"]
+        var allowed = ["url", "types", "filter", "description", "ordered", "disable_after_seconds", "headers", "retry_schedule_seconds", "rate_limit"]
         if !creating { allowed += ["state", "state_reason"] }
         var errors: [FieldError] = []
         var c = SubscriptionManager.Changes()
@@ -275,6 +275,35 @@ struct SubscriptionRoutes {
                 errors.append(FieldError(at("retry_schedule_seconds"), "1 to 20 delays in seconds, the first attempt's first (default [0, 5, 300, 1800, 7200, 18000, 36000])"))
             }
         }
+        if let v = body["rate_limit"] {
+            // A number (messages a second), {"per_second", "burst"}, or null (no limit).
+            func rate(_ value: JSONValue?) -> Double? {
+                guard case .number(let text)? = value, let n = Double(text), n >= 0.001, n <= 100_000 else { return nil }
+                return n
+            }
+            switch v {
+            case .null: c.rateLimit = .some(nil)
+            case .number:
+                if let n = rate(v) { c.rateLimit = Flow.RateLimit(perSecond: n) } else {
+                    errors.append(FieldError(at("rate_limit"), "messages a second, from 0.001 to 100000"))
+                }
+            case .object(let members):
+                for key in members.keys.sorted() where key != "per_second" && key != "burst" {
+                    errors.append(FieldError(at("rate_limit").appending(key), "unknown field; accepted: per_second, burst"))
+                }
+                let perSecond = rate(members["per_second"])
+                if perSecond == nil { errors.append(FieldError(at("rate_limit").appending("per_second"), "required: messages a second, from 0.001 to 100000")) }
+                var burst: Int?
+                if let b = members["burst"] {
+                    if case .number(let text) = b, let n = Int(text), (1...100_000).contains(n) { burst = n } else {
+                        errors.append(FieldError(at("rate_limit").appending("burst"), "whole messages from 1 to 100000 (default: per_second, at least 1)"))
+                    }
+                }
+                if let perSecond { c.rateLimit = Flow.RateLimit(perSecond: perSecond, burst: burst) }
+            default:
+                errors.append(FieldError(at("rate_limit"), "a number of messages a second, {\"per_second\", \"burst\"}, or null for no limit"))
+            }
+        }
         if let v = body["state"], v.stringValue.flatMap(Subscription.State.init(rawValue:)) == nil {
             errors.append(FieldError(at("state"), "enabled or disabled"))
         }
@@ -341,6 +370,13 @@ extension OpenAPIDocument {
                         "propertyNames": ["pattern": "^[A-Za-z0-9_-]+$"]],
             "retry_schedule_seconds": ["type": "array", "minItems": 1, "maxItems": 20, "items": ["type": "integer", "minimum": 0, "maximum": 86_400],
                                        "description": "Delay before each attempt; default [0, 5, 300, 1800, 7200, 18000, 36000]"],
+            "rate_limit": ["oneOf": [
+                ["type": "number", "minimum": .number("0.001"), "maximum": 100_000],
+                ["type": "object", "required": ["per_second"], "additionalProperties": false, "properties": [
+                    "per_second": ["type": "number", "minimum": .number("0.001"), "maximum": 100_000], "burst": ["type": "integer", "minimum": 1, "maximum": 100_000],
+                ]],
+                ["type": "null"],
+            ], "description": "At most this many messages a second to the endpoint (burst: at once after a quiet period; default the rate, at least 1); null: no limit"],
         ]
         var readProperties = writable
         readProperties["id"] = ["type": "string"]
@@ -355,6 +391,7 @@ extension OpenAPIDocument {
         readProperties["updated_at"] = dateTime
         readProperties["url"] = string
         readProperties["filter"] = ["type": "array", "items": condition]
+        readProperties["rate_limit"] = ["type": ["object", "null"], "properties": ["per_second": ["type": "number"], "burst": ["type": "integer"]]]
         let subscription: JSONValue = [
             "type": "object",
             "required": ["id", "url", "types", "filter", "description", "ordered", "state", "state_reason", "state_since", "disable_after_seconds",

@@ -147,6 +147,7 @@ public final class DeliveryWorker: Service, Sendable {
     public let doorbell: Doorbell
     let pollInterval: Duration
     public let breakers: CircuitBreakers
+    let throttle = FlowThrottle()
 
     public init(
         store: any Store & DeliveryStore, flows: [Flow], sinks: [any Sink], owner: String, concurrency: Int = 4, lease: TimeInterval = 300,
@@ -207,7 +208,11 @@ public final class DeliveryWorker: Service, Sendable {
             }
         }
         let gaps = flows.mapValues(\.gap)
+        // Flows with a rate limit are claimed one by one, at most as many as they have tokens.
+        let limited = free.filter { flows[$0]?.rateLimit != nil }.sorted()
+        free.subtract(limited)
         var claimed = free.isEmpty ? [] : try await store.claim(owner: owner, now: time, lease: lease, limit: concurrency, flows: free, gaps: gaps)
+        claimed += try await claimLimited(limited, flows: flows, room: concurrency - claimed.count, gaps: gaps, now: time)
         for (sink, names) in probes {
             let probe = try await store.claim(owner: owner, now: time, lease: lease, limit: 1, flows: names, gaps: gaps)
             if probe.isEmpty { breakers.releaseProbe(sink) }
@@ -235,9 +240,12 @@ public final class DeliveryWorker: Service, Sendable {
             while try await group.next() != nil {
                 running -= 1
                 // Only while the sink's breaker stays closed (a peek: `permit` would start a probe).
-                let refill = free.filter { name in flows[name].map { breakers.state(of: breakerKey($0)).phase == .closed } ?? false }
-                guard !refill.isEmpty, !Task.isCancelled, !Task.isShuttingDownGracefully else { continue }
-                let more = try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency - running, flows: refill, gaps: gaps)
+                let closed = { (name: String) in flows[name].map { self.breakers.state(of: self.breakerKey($0)).phase == .closed } ?? false }
+                let refill = free.filter(closed)
+                let refillLimited = limited.filter(closed)
+                guard !refill.isEmpty || !refillLimited.isEmpty, !Task.isCancelled, !Task.isShuttingDownGracefully else { continue }
+                var more = refill.isEmpty ? [] : try await store.claim(owner: owner, now: now(), lease: lease, limit: concurrency - running, flows: refill, gaps: gaps)
+                more += try await claimLimited(refillLimited, flows: flows, room: concurrency - running - more.count, gaps: gaps, now: now())
                 for delivery in more {
                     group.addTask { try await self.run(delivery) }
                 }
@@ -246,6 +254,20 @@ public final class DeliveryWorker: Service, Sendable {
             }
         }
         return count + ran
+    }
+
+    /// Claims from each rate-limited flow at most as many deliveries as it has tokens, within `room`.
+    func claimLimited(_ names: [String], flows: [String: Flow], room: Int, gaps: [String: GapPolicy], now time: Date) async throws -> [Delivery] {
+        var claimed: [Delivery] = []
+        for name in names {
+            guard let limit = flows[name]?.rateLimit else { continue }
+            let wanted = min(throttle.available(name, limit, now: time), room - claimed.count)
+            guard wanted > 0 else { continue }
+            let got = try await store.claim(owner: owner, now: time, lease: lease, limit: wanted, flows: [name], gaps: gaps)
+            throttle.take(name, got.count, limit, now: time)
+            claimed += got
+        }
+        return claimed
     }
 
     /// A micro-batch flow: once `max` deliveries are due, or the oldest has waited `window`, claims up to
@@ -265,8 +287,10 @@ public final class DeliveryWorker: Service, Sendable {
         let due = waiting.filter { $0.nextAttemptAt <= time }
         guard let oldest = due.map(\.createdAt).min() else { return 0 }
         guard due.count >= max || time.timeIntervalSince(oldest) >= window else { return 0 }
+        if let limit = flow.rateLimit, throttle.available(flow.name, limit, now: time) < 1 { return 0 }
         let claimed = try await store.claim(owner: owner, now: time, lease: lease, limit: max, flows: [flow.name], gaps: [flow.name: flow.gap])
         guard !claimed.isEmpty else { return 0 }
+        if let limit = flow.rateLimit { throttle.take(flow.name, 1, limit, now: time) }
         // Each event goes through the flow's steps first; those that come out as one piece go to the sink
         // together, the rest (split into several, filtered out, failed) are finished one by one.
         var events: [(Delivery, StoredEvent)] = []

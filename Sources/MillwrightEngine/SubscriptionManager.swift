@@ -39,6 +39,8 @@ public actor SubscriptionManager {
         public var disableAfter: TimeInterval?
         public var headers: [String: String]?
         public var schedule: [TimeInterval]?
+        /// `.some(nil)` removes the limit.
+        public var rateLimit: Flow.RateLimit??
         public init() {}
     }
 
@@ -218,6 +220,7 @@ public actor SubscriptionManager {
             })
         }
         if let v = c.schedule { s.schedule = v }
+        if let v = c.rateLimit { s.rateLimit = v }
     }
 
     func save(_ s: Subscription) async throws {
@@ -250,6 +253,7 @@ public actor SubscriptionManager {
             "disable_after_seconds": .number(String(Int(s.disableAfter))),
             "failing_since": s.failingSince.map { .string(RFC3339.format($0)) } ?? .null,
             "headers": .object(s.headers.mapValues { _ in .string(hiddenHeaderValue) }), "retry_schedule_seconds": Subscription.scheduleJSON(s.schedule),
+            "rate_limit": Subscription.rateLimitJSON(s.rateLimit),
             "flow": .string(s.flowName), "created_at": .string(RFC3339.format(s.createdAt)), "updated_at": .string(RFC3339.format(s.updatedAt)),
         ])
     }

@@ -30,6 +30,10 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v7-subscription-rate-limit") { db in
+            try db.execute(sql: "ALTER TABLE subscriptions ADD COLUMN rate_per_second REAL")
+            try db.execute(sql: "ALTER TABLE subscriptions ADD COLUMN rate_burst INTEGER")
+        }
     }
 }
 
@@ -39,8 +43,9 @@ extension SQLiteStore: SubscriptionStore {
             try db.execute(
                 sql: """
                     INSERT INTO subscriptions (id, url, types, filter, description, ordered, secret, previous_secret, previous_secret_until_us,
-                        state, state_reason, state_since_us, disable_after_s, failing_since_us, headers, schedule, created_us, updated_us)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                        state, state_reason, state_since_us, disable_after_s, failing_since_us, headers, schedule, created_us, updated_us,
+                        rate_per_second, rate_burst)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """,
                 arguments: Self.arguments(s))
             return db.changesCount == 1
@@ -55,7 +60,7 @@ extension SQLiteStore: SubscriptionStore {
                 sql: """
                     UPDATE subscriptions SET id = ?, url = ?, types = ?, filter = ?, description = ?, ordered = ?, secret = ?, previous_secret = ?,
                         previous_secret_until_us = ?, state = ?, state_reason = ?, state_since_us = ?, disable_after_s = ?, failing_since_us = ?,
-                        headers = ?, schedule = ?, created_us = ?, updated_us = ?
+                        headers = ?, schedule = ?, created_us = ?, updated_us = ?, rate_per_second = ?, rate_burst = ?
                     WHERE id = ?
                     """,
                 arguments: arguments)
@@ -116,7 +121,7 @@ extension SQLiteStore: SubscriptionStore {
             s.id, s.url, JSONValue.array(s.types.map(JSONValue.string)).canonicalText, Subscription.filterJSON(s.filter).canonicalText, s.description,
             s.ordered, s.secret, s.previousSecret, s.previousSecretUntil.map(micros), s.state.rawValue, s.stateReason, micros(s.stateSince),
             Int64(s.disableAfter), s.failingSince.map(micros), headers, Subscription.scheduleJSON(s.schedule).canonicalText,
-            micros(s.createdAt), micros(s.updatedAt),
+            micros(s.createdAt), micros(s.updatedAt), s.rateLimit?.perSecond, s.rateLimit.map { Int64($0.burst) },
         ]
     }
 
@@ -138,6 +143,9 @@ extension SQLiteStore: SubscriptionStore {
         s.previousSecret = row["previous_secret"]
         s.previousSecretUntil = (row["previous_secret_until_us"] as Int64?).map(date)
         s.failingSince = (row["failing_since_us"] as Int64?).map(date)
+        if let rate = row["rate_per_second"] as Double? {
+            s.rateLimit = Flow.RateLimit(perSecond: rate, burst: (row["rate_burst"] as Int64?).map { Int($0) })
+        }
         return s
     }
 }

@@ -12,7 +12,7 @@ public struct FlowLoader: Sendable {
         self.sinks = sinks
     }
 
-    static let keys = ["name", "description", "match", "sink", "operation", "partition", "priority", "sla", "retry", "sync", "steps", "enabled", "gap"]
+    static let keys = ["name", "description", "match", "sink", "operation", "partition", "priority", "sla", "retry", "sync", "steps", "enabled", "gap", "rate_limit"]
 
     public func load(yaml text: String, file: String) throws(ConfigurationError) -> Flow {
         let root: Node?
@@ -56,6 +56,17 @@ public struct FlowLoader: Sendable {
         if let v = m["enabled"] { flow.enabled = try r.bool(v) }
         if let v = m["priority"] { flow.priority = try r.choice(v, Flow.Priority.self) }
         if let v = m["sla"] { flow.sla = try duration(v, r) }
+        if let v = m["rate_limit"] {
+            // `rate_limit: 5` (a second), or `{per_second: 0.5, burst: 3}`.
+            if case .scalar = v {
+                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(v, in: 0.001...100_000))
+            } else {
+                let limit = try r.mapping(v, keys: ["per_second", "burst"])
+                guard let rate = limit["per_second"] else { throw r.error(v, "rate_limit needs per_second") }
+                let burst = try limit["burst"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: 1...100_000) }
+                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(rate, in: 0.001...100_000), burst: burst)
+            }
+        }
         if let v = m["partition"] {
             let text = try r.string(v)
             if text == "event" {

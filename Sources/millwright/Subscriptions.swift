@@ -34,6 +34,7 @@ struct Subscriptions: AsyncParsableCommand {
         @Option(help: "What it is for.") var description: String?
         @Flag(help: "Deliver messages with one partition key one at a time, in order.") var ordered = false
         @Option(help: "Disable the endpoint after failing this many seconds without a success (default 5 days).") var disableAfter: Int?
+        @Option(help: "At most this many messages a second to the endpoint (default: no limit).") var rateLimit: Double?
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -42,6 +43,7 @@ struct Subscriptions: AsyncParsableCommand {
             ]
             if let description { body["description"] = .string(description) }
             if let disableAfter { body["disable_after_seconds"] = .number(String(disableAfter)) }
+            if let rateLimit { body["rate_limit"] = .number(String(format: "%g", rateLimit)) }
             let s = try await Subscriptions.call(client, .POST, "/v1/subscriptions", body: .object(body), expect: .created)
             print("""
                 created \(s["id"]?.stringValue ?? "?") (flow \(s["flow"]?.stringValue ?? "?"))

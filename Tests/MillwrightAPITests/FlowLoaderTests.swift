@@ -56,6 +56,18 @@ import Testing
         #expect(error("name: x\nsink: odoo\noperation: scrap\n").hasPrefix("f.yaml:1:1: missing required key 'match'"))
     }
 
+    @Test func aRateLimitIsANumberOrPerSecondAndBurst() throws {
+        let base = "name: x\nmatch: {types: [a]}\nsink: odoo\noperation: scrap\n"
+        #expect(try loader.load(yaml: base + "rate_limit: 5\n", file: "f.yaml").rateLimit == Flow.RateLimit(perSecond: 5, burst: 5))
+        #expect(try loader.load(yaml: base + "rate_limit: 0.5\n", file: "f.yaml").rateLimit == Flow.RateLimit(perSecond: 0.5, burst: 1))
+        #expect(try loader.load(yaml: base + "rate_limit: {per_second: 2, burst: 10}\n", file: "f.yaml").rateLimit == Flow.RateLimit(perSecond: 2, burst: 10))
+        #expect(try loader.load(yaml: base, file: "f.yaml").rateLimit == nil)
+        #expect(error(base + "rate_limit: 0\n") == "f.yaml:5:13: must be from 0.001 to 100000")
+        #expect(error(base + "rate_limit: {burst: 3}\n") == "f.yaml:5:13: rate_limit needs per_second")
+        #expect(error(base + "rate_limit: {per_second: 1, burst: 0}\n") .hasPrefix("f.yaml:5:36: must be from 1 to 100000"))
+        #expect(error(base + "rate_limit: fast\n") == "f.yaml:5:13: expected a number")
+    }
+
     @Test func readsSteps() throws {
         let flow = try loader.load(yaml: """
             name: scrap-by-machine
@@ -112,7 +124,7 @@ import Testing
         #expect(error(base + "  - enrich: {model: m, match: {'a b': /a}, fields: {b: /b}}\n").hasPrefix("f.yaml:6:32: 'a b' is not an Odoo field name"))
     }
 
-    static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled, gap"
+    static let allowed = "name, description, match, sink, operation, partition, priority, sla, retry, sync, steps, enabled, gap, rate_limit"
 
     @Test func theShippedFlowsAreValid() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

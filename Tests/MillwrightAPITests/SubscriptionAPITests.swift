@@ -65,6 +65,27 @@ import Testing
         }
     }
 
+    @Test func aRateLimitIsKeptAndBecomesTheFlowsLimit() async throws {
+        try await withNode { client, store in
+            let created = try await client.send(.post, "/v1/subscriptions", contentType: "application/json",
+                                                body: #"{"url":"http://127.0.0.1:9/hooks","types":["mfg.*"],"rate_limit":{"per_second":0.5,"burst":4}}"#)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(created.json?["rate_limit"] == .object(["per_second": .number("0.5"), "burst": .number("4")]))
+            let id = try #require(created.json?["id"]?.stringValue)
+            #expect(try await store.subscription(id: id)?.flow.rateLimit == Flow.RateLimit(perSecond: 0.5, burst: 4), "kept in the store, and the flow's limit")
+            let number = try await client.send(.patch, "/v1/subscriptions/\(id)", contentType: "application/json", body: #"{"rate_limit":20}"#)
+            #expect(number.json?["rate_limit"] == .object(["per_second": .number("20"), "burst": .number("20")]))
+            let removed = try await client.send(.patch, "/v1/subscriptions/\(id)", contentType: "application/json", body: #"{"rate_limit":null}"#)
+            #expect(removed.json?["rate_limit"] == .null)
+            #expect(try await store.subscription(id: id)?.rateLimit == nil)
+            let bad = try await client.send(.patch, "/v1/subscriptions/\(id)", contentType: "application/json", body: #"{"rate_limit":{"burst":0,"per":1}}"#)
+            #expect(bad.status == .unprocessableContent)
+            #expect(Set(bad.json?["errors"]?.arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []) == ["/rate_limit/per", "/rate_limit/per_second", "/rate_limit/burst"])
+            let zero = try await client.send(.patch, "/v1/subscriptions/\(id)", contentType: "application/json", body: #"{"rate_limit":0}"#)
+            #expect(zero.json?["errors"]?.arrayValue?.first?["pointer"] == "/rate_limit")
+        }
+    }
+
     @Test func mistakesAreProblemsWithTheFieldPath() async throws {
         try await withNode { client, _ in
             let bad = try await client.send(.post, "/v1/subscriptions", contentType: "application/json",

@@ -352,6 +352,27 @@ import Testing
         #expect(try await h.states().values.allSatisfy { $0 == .done })
     }
 
+    @Test func aRateLimitedFlowSendsNoFasterThanItsTokens() async throws {
+        var flow = Flow(name: "f", types: ["mfg.production.completed.v1"], sink: "recording", operation: "record", partition: .unordered)
+        flow.rateLimit = Flow.RateLimit(perSecond: 2, burst: 3)
+        let h = try Harness(flow: flow)
+        for i in 0..<12 { try await h.send("e\(i)", order: "MO-\(i)") }
+        _ = try await h.router.routeOnce()
+        let worker = h.worker()
+        #expect(try await worker.runOnce() == 3, "the burst")
+        #expect(try await worker.runOnce() == 0, "no token left at the same instant")
+        h.clock.advance(1)
+        #expect(try await worker.runOnce() == 2, "two a second")
+        h.clock.advance(0.5)
+        #expect(try await worker.runOnce() == 1)
+        h.clock.advance(3_600)
+        #expect(try await worker.runOnce() == 3, "a quiet hour refills the bucket to its burst, no more")
+        #expect(h.sink.envelopes.count == 9)
+        let pending = try await h.store.deliveries(DeliveryQuery(states: [.pending]))
+        #expect(pending.count == 3, "held, not failed: no attempt is spent while waiting for a token")
+        #expect(pending.allSatisfy { $0.attempts == 0 })
+    }
+
     @Test func backoffIsFullJitterAndCapped() {
         let policy = RetryPolicy(maxAttempts: 10, initialDelay: 1, maxDelay: 60)
         #expect(policy.delay(afterAttempt: 1, unit: 1) == 1)

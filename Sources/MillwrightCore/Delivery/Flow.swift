@@ -48,6 +48,21 @@ public struct Flow: Sendable, Hashable {
     public var steps: [FlowStep] = []
     /// When deliveries go: one by one as they come, or gathered into micro-batches.
     public var sync: Sync = .realtime
+    /// At most this many deliveries (or micro-batches) a second go to the sink from this flow; `nil`: no limit
+    /// besides the sink's own (the Odoo connector's `calls_per_second`).
+    public var rateLimit: RateLimit?
+
+    /// A token bucket: `perSecond` added, at most `burst` kept.
+    public struct RateLimit: Sendable, Hashable {
+        public var perSecond: Double
+        public var burst: Int
+
+        public init(perSecond: Double, burst: Int? = nil) {
+            self.perSecond = perSecond
+            self.burst = burst ?? max(1, Int(perSecond.rounded(.up)))
+        }
+    }
+
     /// Prepended to every partition of this flow (`subscription/sub_…`), so it shares no partition with
     /// another flow: an outbound webhook endpoint orders its own messages and waits for nobody else's.
     /// `nil`: partitions span flows (an order's consumption and completion keep the plant's order).

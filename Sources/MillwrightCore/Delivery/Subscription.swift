@@ -41,6 +41,8 @@ public struct Subscription: Sendable, Hashable {
     public var headers: [String: String]
     /// Delays before each attempt (``RetryPolicy/webhookSchedule`` by default).
     public var schedule: [TimeInterval]
+    /// At most this many messages a second to the endpoint; `nil`: no limit (as Svix's endpoint `rateLimit`).
+    public var rateLimit: Flow.RateLimit?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -82,7 +84,14 @@ public struct Subscription: Sendable, Hashable {
             operation: id, retry: RetryPolicy(schedule: schedule), partition: ordered ? .event : .unordered)
         flow.partitionScope = flowName
         flow.steps = filter
+        flow.rateLimit = rateLimit
         return flow
+    }
+
+    /// `rate_limit` as the API shows it: `{"per_second", "burst"}` or `null`.
+    public static func rateLimitJSON(_ limit: Flow.RateLimit?) -> JSONValue {
+        guard let limit else { return .null }
+        return ["per_second": .number(String(format: "%g", limit.perSecond)), "burst": .number(String(limit.burst))]
     }
 
     /// Whether `text` can be a subscription id: `sub_` then 1 to 64 letters, digits, `-` or `_`.
