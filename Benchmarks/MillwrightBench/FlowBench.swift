@@ -96,43 +96,15 @@ struct FlowBench: AsyncParsableCommand {
                 try await prepareStock(ops, tag: tag)
                 var names: [String] = []
                 for _ in 0..<(4 * orders) { names.append(try await makeOrder(client, ops)) }
-                func completion(_ name: String) throws -> ProductionCompleted {
+                @Sendable func completion(_ name: String) throws -> ProductionCompleted {
                     try CanonicalCoding.decode(ProductionCompleted.self, from: ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
                 }
-                print("\n| orders | scenario | seconds | completions/s | ack→done p50 ms | ack→done p99 ms |")
-                print("|---:|---|---:|---:|---:|---:|")
-                var directTotal = 0.0
-                var flowTotal = 0.0
-                for round in 0..<2 {
-                    let direct = Array(names[(2 * round * orders)..<((2 * round + 1) * orders)])
-                    let through = Array(names[((2 * round + 1) * orders)..<((2 * round + 2) * orders)])
-                    start = ContinuousClock.now
-                    try await withThrowingTaskGroup(of: Void.self) { calls in
-                        var next = 0
-                        for _ in 0..<min(concurrency, direct.count) {
-                            let name = direct[next]
-                            next += 1
-                            calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
-                        }
-                        while try await calls.next() != nil, next < direct.count {
-                            let name = direct[next]
-                            next += 1
-                            calls.addTask { _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") }
-                        }
-                    }
-                    let directSeconds = seconds(since: start)
-                    directTotal += directSeconds
-                    print("| \(orders) | round \(round + 1): direct `postCompletion` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(orders) / directSeconds)) | | |")
-                    let completionEvents = try through.enumerated().map { i, name in
+                try await perOrderRounds(
+                    names, count: orders, unit: "completions", direct: "direct `postCompletion` calls", flow: "`odoo-production-completed`", engine: engine,
+                    call: { name in _ = try await ops.postCompletion(try completion(name), key: "direct-\(tag)-\(name)") },
+                    event: { round, i, name in
                         try event("c-\(tag)-\(round)-\(i)", ProductionCompleted.eventType, ["order": .string(name), "quantity": 1, "uom": "H87", "final": true])
-                    }
-                    start = ContinuousClock.now
-                    let completionLatencies = try await engine.run(completionEvents)
-                    let flowSeconds = seconds(since: start)
-                    flowTotal += flowSeconds
-                    print("| \(orders) | round \(round + 1): Millwright, events → `odoo-production-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(orders) / flowSeconds)) | \(ms(completionLatencies.endToEnd, 0.5)) | \(ms(completionLatencies.endToEnd, 0.99)) |")
-                }
-                print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
+                    })
             }
 
             // 3. Operation reports: Table Top orders (one operation, "Manual Assembly"), each report finishing
@@ -141,45 +113,19 @@ struct FlowBench: AsyncParsableCommand {
                 var names: [String] = []
                 for _ in 0..<(4 * operations) { names.append(try await makeOrder(client, ops, product: "FURN_8522")) }
                 let time = Date()
-                func report(_ name: String) throws -> OperationCompleted {
+                @Sendable func report(_ name: String) throws -> OperationCompleted {
                     try CanonicalCoding.decode(OperationCompleted.self, from: [
                         "order": .string(name), "operation": "Manual Assembly", "quantity_good": 1, "uom": "H87", "duration_minutes": 12, "operator": "bench",
                     ])
                 }
-                print("\n| orders | scenario | seconds | reports/s | ack→done p50 ms | ack→done p99 ms |")
-                print("|---:|---|---:|---:|---:|---:|")
-                var directTotal = 0.0
-                var flowTotal = 0.0
-                for round in 0..<2 {
-                    let direct = Array(names[(2 * round * operations)..<((2 * round + 1) * operations)])
-                    let through = Array(names[((2 * round + 1) * operations)..<((2 * round + 2) * operations)])
-                    start = ContinuousClock.now
-                    try await withThrowingTaskGroup(of: Void.self) { calls in
-                        var next = 0
-                        func add() throws {
-                            let name = direct[next]
-                            let event = try report(name)
-                            next += 1
-                            calls.addTask { _ = try await ops.completeOperation(event, time: time, key: "direct-op-\(tag)-\(name)") }
-                        }
-                        for _ in 0..<min(concurrency, direct.count) { try add() }
-                        while try await calls.next() != nil, next < direct.count { try add() }
-                    }
-                    let directSeconds = seconds(since: start)
-                    directTotal += directSeconds
-                    print("| \(operations) | round \(round + 1): direct `completeOperation` calls, \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(operations) / directSeconds)) | | |")
-                    let reportEvents = try through.enumerated().map { i, name in
+                try await perOrderRounds(
+                    names, count: operations, unit: "reports", direct: "direct `completeOperation` calls", flow: "`odoo-operation-completed`", engine: engine,
+                    call: { name in _ = try await ops.completeOperation(try report(name), time: time, key: "direct-op-\(tag)-\(name)") },
+                    event: { round, i, name in
                         try event("o-\(tag)-\(round)-\(i)", OperationCompleted.eventType, [
                             "order": .string(name), "operation": "Manual Assembly", "quantity_good": 1, "uom": "H87", "duration_minutes": 12, "operator": "bench",
                         ])
-                    }
-                    start = ContinuousClock.now
-                    let reportLatencies = try await engine.run(reportEvents)
-                    let flowSeconds = seconds(since: start)
-                    flowTotal += flowSeconds
-                    print("| \(operations) | round \(round + 1): Millwright, events → `odoo-operation-completed` (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(operations) / flowSeconds)) | \(ms(reportLatencies.endToEnd, 0.5)) | \(ms(reportLatencies.endToEnd, 0.99)) |")
-                }
-                print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
+                    })
             }
 
             // 4. Added latency at a fixed rate: lots, one event every 1/rate s (open loop).
@@ -197,6 +143,47 @@ struct FlowBench: AsyncParsableCommand {
         await client.shutdown()
         await target.shutdown()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Per-order work in alternating rounds (direct, Millwright, direct, Millwright), each on its own `count`
+    /// of the `4 × count` orders: `call` with `concurrency` in flight, then one event per order through
+    /// the shipped flow. Prints a row per round and the ratio.
+    func perOrderRounds(
+        _ names: [String], count: Int, unit: String, direct: String, flow: String, engine: Engine,
+        call: @escaping @Sendable (String) async throws -> Void, event: (Int, Int, String) throws -> NewEvent
+    ) async throws {
+        print("\n| orders | scenario | seconds | \(unit)/s | ack→done p50 ms | ack→done p99 ms |")
+        print("|---:|---|---:|---:|---:|---:|")
+        var directTotal = 0.0
+        var flowTotal = 0.0
+        for round in 0..<2 {
+            let directNames = Array(names[(2 * round * count)..<((2 * round + 1) * count)])
+            let through = Array(names[((2 * round + 1) * count)..<((2 * round + 2) * count)])
+            var start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { calls in
+                var next = 0
+                for _ in 0..<min(concurrency, directNames.count) {
+                    let name = directNames[next]
+                    next += 1
+                    calls.addTask { try await call(name) }
+                }
+                while try await calls.next() != nil, next < directNames.count {
+                    let name = directNames[next]
+                    next += 1
+                    calls.addTask { try await call(name) }
+                }
+            }
+            let directSeconds = seconds(since: start)
+            directTotal += directSeconds
+            print("| \(count) | round \(round + 1): \(direct), \(concurrency) at a time | \(f(directSeconds)) | \(f(Double(count) / directSeconds)) | | |")
+            let events = try through.enumerated().map { i, name in try event(round, i, name) }
+            start = ContinuousClock.now
+            let latencies = try await engine.run(events)
+            let flowSeconds = seconds(since: start)
+            flowTotal += flowSeconds
+            print("| \(count) | round \(round + 1): Millwright, events → \(flow) (critical pool, \(concurrency) workers) | \(f(flowSeconds)) | \(f(Double(count) / flowSeconds)) | \(ms(latencies.endToEnd, 0.5)) | \(ms(latencies.endToEnd, 0.99)) |")
+        }
+        print("\nMillwright / direct: \(f(100 * directTotal / flowTotal, 0))%")
     }
 
     func event(_ id: String, _ type: String, _ data: JSONValue) throws -> NewEvent {
