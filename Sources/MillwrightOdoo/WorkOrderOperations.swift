@@ -117,7 +117,7 @@ extension OdooOperations {
                 let end = time
                 let start = end.addingTimeInterval(-NSDecimalNumber(decimal: minutes).doubleValue * 60)
                 plan["line"] = [
-                    "start": .string(Self.odooDateTime(start)), "end": .string(Self.odooDateTime(end)),
+                    "start": .string(OdooChangeCapture.odooTimestamp(start)), "end": .string(OdooChangeCapture.odooTimestamp(end)),
                     "workcenter": .int(workOrder.workcenterID), "loss": .int(try await productiveLoss()),
                 ]
             }
@@ -278,10 +278,5 @@ extension OdooOperations {
                 try await client.write("stock.move", [id], ["quantity": .decimal(quantity), "picked": .bool(picked)])
             }
         }
-    }
-
-    /// Odoo's datetime format, in UTC: `2026-11-27 08:45:00`.
-    static func odooDateTime(_ date: Date) -> String {
-        String(RFC3339.format(date).prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
 }

@@ -212,15 +212,10 @@ struct Planner {
         return planned
     }
 
-    /// A BoM of the product that has operations. Odoo keeps BoMs per template (the simulator per variant).
+    /// A BoM of the product (Odoo keeps BoMs per template) that has operations.
     func bomWithOperations(_ product: Int) async throws -> Int? {
-        let boms: [OdooRecord]
-        do {
-            boms = try await client.searchRead("mrp.bom", [.array(["product_tmpl_id.product_variant_ids", "in", .array([.number(String(product))])])],
+        let boms = try await client.searchRead("mrp.bom", [.array(["product_tmpl_id.product_variant_ids", "in", .array([.number(String(product))])])],
                                                fields: ["operation_ids"], order: "sequence, id")
-        } catch {
-            boms = try await client.searchRead("mrp.bom", [.array(["product_id", "=", .number(String(product))])], fields: ["operation_ids"], order: "sequence, id")
-        }
         return boms.first { !$0.ids("operation_ids").isEmpty }?.id
     }
 }

@@ -27,13 +27,8 @@ struct Scenarios {
         let product = try await ops.product(ProductReference(rawValue: code))
         var vals: [String: JSONValue] = ["product_id": .int(product.id), "product_qty": .int(quantity)]
         if bomWithoutOperations {
-            // Real Odoo's demo BoMs are per template; the simulator keeps BoMs per variant (no templates).
-            let perTemplate = try? await client.searchRead(
+            let boms = try await client.searchRead(
                 "mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([product.id]))], fields: ["operation_ids"], order: "id")
-            var boms = perTemplate ?? []
-            if perTemplate == nil {
-                boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(product.id))], fields: ["code"], order: "id")
-            }
             if let bom = boms.first(where: { $0.ids("operation_ids").isEmpty }) { vals["bom_id"] = .int(bom.id) }
         }
         let id = try #require(try await client.create("mrp.production", [vals]).first)
@@ -406,9 +401,7 @@ struct Scenarios {
     /// Testing, Long time assembly).
     func drawerOrderWithOperations(quantity: Int) async throws -> (id: Int, name: String) {
         let drawer = try await ops.product(ProductReference(rawValue: "FURN_8855"))
-        // Real Odoo keeps BoMs per template; the simulator per variant.
-        var boms = (try? await client.searchRead("mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([drawer.id]))], fields: ["code"])) ?? []
-        if boms.isEmpty { boms = try await client.searchRead("mrp.bom", [.leaf("product_id", "=", .int(drawer.id))], fields: ["code"]) }
+        let boms = try await client.searchRead("mrp.bom", [.leaf("product_tmpl_id.product_variant_ids", "in", .ints([drawer.id]))], fields: ["code"])
         let bom = try #require(boms.first { $0.string("code") == "SEC-ASSEM" })
         let id = try #require(try await client.create("mrp.production", [["product_id": .int(drawer.id), "product_qty": .int(quantity), "bom_id": .int(bom.id)]]).first)
         let name = try #require(try await client.read("mrp.production", [id], fields: ["name"]).first?.string("name"))

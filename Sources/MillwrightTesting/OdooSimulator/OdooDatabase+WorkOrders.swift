@@ -74,7 +74,7 @@ extension OdooDatabase {
             insert("mrp.workcenter.productivity", [
                 "workorder_id": .int(wo), "workcenter_id": value("mrp.workorder", wo, "workcenter_id"),
                 "loss_id": .int(Seed.productiveLoss), "description": .string("Time Tracking: \(displayName("res.users", Seed.adminUID))"),
-                "user_id": .int(Seed.adminUID), "date_start": .string(Self.odooText(start)), "date_end": .string(now),
+                "user_id": .int(Seed.adminUID), "date_start": .string(OdooSimulatorCore.timestamp(start)), "date_end": .string(now),
             ])
         }
     }
@@ -134,9 +134,5 @@ extension OdooDatabase {
     static func date(_ text: String?) -> Date? {
         guard let text, text.count >= 19 else { return nil }
         return RFC3339.parse(text.prefix(19).replacingOccurrences(of: " ", with: "T") + "Z")
-    }
-
-    static func odooText(_ date: Date) -> String {
-        String(RFC3339.format(date).prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
 }
