@@ -146,7 +146,7 @@ struct DeliveryRoutes {
             "priority": .string(flow.priority.rawValue), "partition": partition, "sla_seconds": flow.sla.map { .number(String(Int($0))) } ?? .null,
             "retry": flow.retry.schedule.map { ["max_attempts": .number(String(flow.retry.maxAttempts)), "schedule_seconds": Subscription.scheduleJSON($0)] }
                 ?? ["max_attempts": .number(String(flow.retry.maxAttempts)), "initial_delay_seconds": .number(String(flow.retry.initialDelay)), "max_delay_seconds": .number(String(flow.retry.maxDelay))],
-            "rate_limit": flow.rateLimit.map { ["per_second": .number(String(format: "%g", $0.perSecond)), "burst": .number(String($0.burst))] } ?? .null,
+            "rate_limit": flow.rateLimit?.json ?? .null,
             "health": .object(health),
         ])
     }

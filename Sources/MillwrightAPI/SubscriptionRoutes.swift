@@ -278,7 +278,7 @@ struct SubscriptionRoutes {
         if let v = body["rate_limit"] {
             // A number (messages a second), {"per_second", "burst"}, or null (no limit).
             func rate(_ value: JSONValue?) -> Double? {
-                guard case .number(let text)? = value, let n = Double(text), n >= 0.001, n <= 100_000 else { return nil }
+                guard case .number(let text)? = value, let n = Double(text), Flow.RateLimit.perSecondRange.contains(n) else { return nil }
                 return n
             }
             switch v {
@@ -295,7 +295,7 @@ struct SubscriptionRoutes {
                 if perSecond == nil { errors.append(FieldError(at("rate_limit").appending("per_second"), "required: messages a second, from 0.001 to 100000")) }
                 var burst: Int?
                 if let b = members["burst"] {
-                    if case .number(let text) = b, let n = Int(text), (1...100_000).contains(n) { burst = n } else {
+                    if case .number(let text) = b, let n = Int(text), Flow.RateLimit.burstRange.contains(n) { burst = n } else {
                         errors.append(FieldError(at("rate_limit").appending("burst"), "whole messages from 1 to 100000 (default: per_second, at least 1)"))
                     }
                 }

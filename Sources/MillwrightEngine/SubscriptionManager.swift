@@ -253,7 +253,7 @@ public actor SubscriptionManager {
             "disable_after_seconds": .number(String(Int(s.disableAfter))),
             "failing_since": s.failingSince.map { .string(RFC3339.format($0)) } ?? .null,
             "headers": .object(s.headers.mapValues { _ in .string(hiddenHeaderValue) }), "retry_schedule_seconds": Subscription.scheduleJSON(s.schedule),
-            "rate_limit": Subscription.rateLimitJSON(s.rateLimit),
+            "rate_limit": s.rateLimit?.json ?? .null,
             "flow": .string(s.flowName), "created_at": .string(RFC3339.format(s.createdAt)), "updated_at": .string(RFC3339.format(s.updatedAt)),
         ])
     }

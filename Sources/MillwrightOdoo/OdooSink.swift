@@ -151,7 +151,7 @@ public struct OdooSink: Sink {
         return date.timeIntervalSince(now)
     }
 
-    func run(_ operation: String, data: JSONValue, key: String, time: Date = Date(), ops: OdooOperations) async throws(OdooError) -> OperationResult {
+    func run(_ operation: String, data: JSONValue, key: String, time: Date, ops: OdooOperations) async throws(OdooError) -> OperationResult {
         switch operation {
         case "bom.release":
             return try await ops.releaseEngineeringChange(try decode(EngineeringChangeReleased.self, data))

@@ -154,9 +154,7 @@ extension OdooOperations {
         } else {
             // Consumption recorded earlier (picked moves) is what gets posted: set_qty_producing would
             // reset it to the BoM's quantities, so it is kept in the plan and written back afterwards.
-            let moveIDs = try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
-            let picked = try await client.read("stock.move", moveIDs, fields: ["quantity", "picked", "state"])
-                .filter { $0.bool("picked") && $0.string("state") != "done" && $0.string("state") != "cancel" }
+            let picked = try await openComponentMoves(order.id, fields: ["quantity", "picked"]).filter { $0.bool("picked") }
             if !picked.isEmpty {
                 plan["moves"] = .array(picked.map { .object(["move": .int($0.id), "quantity": .decimal($0.decimal("quantity") ?? 0)]) })
             }
@@ -170,13 +168,17 @@ extension OdooOperations {
         return ProductInfo(id: id, code: r.string("default_code") ?? "", name: r.string("name") ?? "", uomID: r.many2one("uom_id") ?? 1, tracking: r.string("tracking") ?? "none")
     }
 
+    /// The order's component moves that are neither done nor cancelled, with `fields` (and `state`).
+    func openComponentMoves(_ orderID: Int, fields: [String]) async throws(OdooError) -> [OdooRecord] {
+        let moveIDs = try await client.read("mrp.production", [orderID], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
+        return try await client.read("stock.move", moveIDs, fields: fields + ["state"])
+            .filter { $0.string("state") != "done" && $0.string("state") != "cancel" }
+    }
+
     /// Absolute quantities for the order's component moves: `[{"move": id, "quantity": q, "lot": id?}]`.
     /// `replace`: the lines are the whole consumption (a completion); otherwise they add to what is picked.
     func planConsumption(order: ProductionOrder, lines: [ConsumptionLine], replace: Bool) async throws(OdooError) -> JSONValue {
-        let orderRecord = try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"])
-        let moveIDs = orderRecord.first?.ids("move_raw_ids") ?? []
-        let moves = try await client.read("stock.move", moveIDs, fields: ["product_id", "product_uom", "quantity", "picked", "state"])
-            .filter { $0.string("state") != "cancel" && $0.string("state") != "done" }
+        let moves = try await openComponentMoves(order.id, fields: ["product_id", "product_uom", "quantity", "picked"])
         var planned: [JSONValue] = []
         for line in lines {
             let product = try await product(line.product)

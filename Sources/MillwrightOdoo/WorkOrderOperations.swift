@@ -86,9 +86,7 @@ extension OdooOperations {
             // The component moves as they are before the report: Odoo picks components by the BoM when
             // every work order has a quantity (and those linked to an operation when it finishes), which
             // would overwrite consumption the plant reported, or add to what it reports next.
-            let moveIDs = try await client.read("mrp.production", [order.id], fields: ["move_raw_ids"]).first?.ids("move_raw_ids") ?? []
-            let moves = try await client.read("stock.move", moveIDs, fields: ["quantity", "picked", "state"])
-                .filter { $0.string("state") != "done" && $0.string("state") != "cancel" }
+            let moves = try await openComponentMoves(order.id, fields: ["quantity", "picked"])
             plan["moves"] = .array(moves.map { ["move": .int($0.id), "quantity": .decimal($0.decimal("quantity") ?? 0), "picked": .bool($0.bool("picked"))] })
             plan["workorder_name"] = .string(workOrder.name)
             var good: Decimal?

@@ -59,12 +59,12 @@ public struct FlowLoader: Sendable {
         if let v = m["rate_limit"] {
             // `rate_limit: 5` (a second), or `{per_second: 0.5, burst: 3}`.
             if case .scalar = v {
-                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(v, in: 0.001...100_000))
+                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(v, in: Flow.RateLimit.perSecondRange))
             } else {
                 let limit = try r.mapping(v, keys: ["per_second", "burst"])
                 guard let rate = limit["per_second"] else { throw r.error(v, "rate_limit needs per_second") }
-                let burst = try limit["burst"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: 1...100_000) }
-                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(rate, in: 0.001...100_000), burst: burst)
+                let burst = try limit["burst"].map { (n) throws(ConfigurationError) -> Int in try r.int(n, in: Flow.RateLimit.burstRange) }
+                flow.rateLimit = Flow.RateLimit(perSecond: try r.number(rate, in: Flow.RateLimit.perSecondRange), burst: burst)
             }
         }
         if let v = m["partition"] {

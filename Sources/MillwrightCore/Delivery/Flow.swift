@@ -57,9 +57,18 @@ public struct Flow: Sendable, Hashable {
         public var perSecond: Double
         public var burst: Int
 
+        /// What flow files and subscriptions accept.
+        public static let perSecondRange: ClosedRange<Double> = 0.001...100_000
+        public static let burstRange: ClosedRange<Int> = 1...100_000
+
         public init(perSecond: Double, burst: Int? = nil) {
             self.perSecond = perSecond
             self.burst = burst ?? max(1, Int(perSecond.rounded(.up)))
+        }
+
+        /// As the API shows it: `{"per_second", "burst"}`.
+        public var json: JSONValue {
+            ["per_second": .number(String(format: "%g", perSecond)), "burst": .number(String(burst))]
         }
     }
 

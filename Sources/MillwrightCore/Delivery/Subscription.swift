@@ -88,12 +88,6 @@ public struct Subscription: Sendable, Hashable {
         return flow
     }
 
-    /// `rate_limit` as the API shows it: `{"per_second", "burst"}` or `null`.
-    public static func rateLimitJSON(_ limit: Flow.RateLimit?) -> JSONValue {
-        guard let limit else { return .null }
-        return ["per_second": .number(String(format: "%g", limit.perSecond)), "burst": .number(String(limit.burst))]
-    }
-
     /// Whether `text` can be a subscription id: `sub_` then 1 to 64 letters, digits, `-` or `_`.
     public static func validID(_ text: String) -> Bool {
         guard text.hasPrefix("sub_") else { return false }
